@@ -1,0 +1,143 @@
+// Cosmos DB for NoSQL: the account, database `im` and its four containers. The container list
+// below is the one place their shape is defined; the Cosmos store matches it exactly and the app
+// runs with Cosmos__CreateIfMissing=false, so nothing else creates or alters them.
+
+param accountName string
+param location string
+param tags object
+param appPrincipalId string
+
+@description('0 = serverless (default). Otherwise the account is provisioned and the database gets shared autoscale throughput with this maximum RU/s.')
+@minValue(0)
+param autoscaleMaxThroughput int = 0
+
+param databaseName string = 'im'
+
+type containerSpec = {
+  name: string
+  partitionKey: string
+  @description('Paths kept in the index; everything else (/*) is excluded.')
+  indexedPaths: string[]
+  uniqueKeys: string[]
+  @description('-1 = TTL on with no default expiry (per-item ttl only); null = TTL off.')
+  defaultTtl: int?
+}
+
+var containers containerSpec[] = [
+  {
+    // id = internal uid; point reads and ReadMany only.
+    name: 'users'
+    partitionKey: '/id'
+    indexedPaths: []
+    uniqueKeys: []
+  }
+  {
+    // id = external uid (openid); the doc carries the internal `uid`.
+    name: 'extUids'
+    partitionKey: '/id'
+    indexedPaths: []
+    uniqueKeys: []
+  }
+  {
+    // One row per user per conversation; the list is one single-partition query by update_time.
+    name: 'conversations'
+    partitionKey: '/user_id'
+    indexedPaths: ['/update_time/?']
+    uniqueKeys: []
+  }
+  {
+    // id = message _id. The unique key is per partition, so seq is unique per conversation.
+    // Cosmos counts a missing /seq as a value too: at most one item per conversation may lack it.
+    name: 'messages'
+    partitionKey: '/conversation_id'
+    indexedPaths: ['/seq/?', '/update_time/?']
+    uniqueKeys: ['/seq']
+    defaultTtl: -1
+  }
+]
+
+var serverless = autoscaleMaxThroughput == 0
+
+// Cosmos DB Built-in Data Contributor (data plane, not Azure RBAC).
+var dataContributorRoleId = '00000000-0000-0000-0000-000000000002'
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
+  name: accountName
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+        isZoneRedundant: false
+      }
+    ]
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    capabilities: serverless ? [{ name: 'EnableServerless' }] : []
+    // Keys are off: the app authenticates with its managed identity (DefaultAzureCredential).
+    disableLocalAuth: true
+    minimalTlsVersion: 'Tls12'
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2026-03-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: {
+      id: databaseName
+    }
+    options: serverless ? {} : { autoscaleSettings: { maxThroughput: autoscaleMaxThroughput } }
+  }
+}
+
+resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2026-03-15' = [
+  for c in containers: {
+    parent: database
+    name: c.name
+    properties: {
+      resource: {
+        id: c.name
+        partitionKey: {
+          paths: [c.partitionKey]
+          kind: 'Hash'
+          version: 2
+        }
+        indexingPolicy: {
+          indexingMode: 'consistent'
+          automatic: true
+          includedPaths: [for p in c.indexedPaths: { path: p }]
+          excludedPaths: [{ path: '/*' }]
+        }
+        uniqueKeyPolicy: {
+          uniqueKeys: [for k in c.uniqueKeys: { paths: [k] }]
+        }
+        defaultTtl: c.?defaultTtl
+      }
+    }
+  }
+]
+
+resource dataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2026-03-15' existing = {
+  parent: account
+  name: dataContributorRoleId
+}
+
+resource appDataAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2026-03-15' = {
+  parent: account
+  name: guid(account.id, appPrincipalId, dataContributorRoleId)
+  properties: {
+    roleDefinitionId: dataContributor.id
+    principalId: appPrincipalId
+    scope: account.id
+  }
+}
+
+output endpoint string = account.properties.documentEndpoint
+output databaseName string = database.name
+output containerNames string[] = [for c in containers: c.name]
