@@ -1,0 +1,65 @@
+using System.Text.Json;
+using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Storage;
+
+namespace ImFunctions.Api.Auth;
+
+public static class AuthApi
+{
+    public static RouteGroupBuilder MapAuth(this RouteGroupBuilder api)
+    {
+        api.MapPost("/loginWithJWT", LoginWithJwt).AllowAnonymous();
+        return api;
+    }
+
+    /// <summary>
+    /// Trades a legacy backend's signed JWT for an ImFunctions token, creating the user on first login
+    /// and refreshing the profile on later ones.
+    /// </summary>
+    static async Task<IResult> LoginWithJwt(JsonElement body, HttpContext context, UniImOptions uniIm, UserDirectory users,
+        IImStore store, TokenService tokens, TimeProvider clock, CancellationToken ct)
+    {
+        // uni-im clients send {"signedData": "<jwt>"}; a bare JSON string is accepted too.
+        var signed = body.ValueKind switch
+        {
+            JsonValueKind.String => body.GetString(),
+            JsonValueKind.Object when body.TryGetProperty("signedData", out var s) && s.ValueKind == JsonValueKind.String => s.GetString(),
+            _ => null,
+        };
+        if (string.IsNullOrEmpty(signed)) return UniIm.Error(ImError.InvalidParam("signedData", "is required and must be a string"));
+        if (signed.Length > 8192) return UniIm.Error(ImError.InvalidParam("signedData", "is longer than 8192 characters"));
+
+        switch (uniIm.JwtSecret)
+        {
+            case null or "": return UniIm.Error(new ImError(503, ErrorCodes.JwtSecretEmpty, "jwtSecret is not configured (UniIm__JwtSecret)."));
+            case UniImOptions.DemoJwtSecret: return UniIm.Error(new ImError(503, ErrorCodes.JwtSecretDemo, "jwtSecret is still uni-im's demo value; set your own."));
+        }
+
+        var verified = LegacyJwt.Verify(signed, uniIm.JwtSecret, clock.GetUtcNow());
+        if (verified.Error is not null) return UniIm.Error(verified.Error);
+        var info = verified.Match(i => i, _ => null!);
+
+        var uid = await store.BindExtUidAsync(info.Openid, Ids.New(), ct);
+        var existing = await store.GetUserAsync(uid, ct);
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var user = new User
+        {
+            Id = uid,
+            ExtUid = info.Openid,
+            Nickname = info.Nickname ?? existing?.Nickname,
+            AvatarFile = info.AvatarFile ?? existing?.AvatarFile,
+            Gender = info.Gender ?? existing?.Gender,
+            Mobile = info.Mobile ?? existing?.Mobile,
+            Email = info.Email ?? existing?.Email,
+            Role = info.Role,
+            TokenVersion = existing?.TokenVersion ?? 1,
+            RegisterDate = existing?.RegisterDate ?? now,
+            UpdateTime = now,
+        };
+        await users.SaveAsync(user, ct);
+
+        UniIm.SetNewToken(context, tokens.Issue(user));
+        return UniIm.Ok(new { uid });
+    }
+}

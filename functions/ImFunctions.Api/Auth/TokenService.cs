@@ -1,0 +1,69 @@
+using System.Security.Claims;
+using System.Text;
+using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Domain;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace ImFunctions.Api.Auth;
+
+/// <summary>Issues and checks ImFunctions tokens: HS256 JWTs carrying uid, roles and the user's token version.</summary>
+public sealed class TokenService(AuthOptions options, TimeProvider clock)
+{
+    const string Issuer = "imfunctions";
+    static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false, SetDefaultTimesOnTokenCreation = false };
+    readonly SymmetricSecurityKey key = new(Encoding.UTF8.GetBytes(options.TokenSecret));
+
+    public IssuedToken Issue(User user)
+    {
+        var now = clock.GetUtcNow();
+        var expires = now + options.TokenLifetime;
+        var token = Handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = Issuer,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            Claims = new Dictionary<string, object>
+            {
+                ["sub"] = user.Id,
+                ["role"] = user.Role,
+                ["ver"] = user.TokenVersion,
+            },
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+        });
+        return new IssuedToken(token, expires);
+    }
+
+    public async Task<TokenCheck> ValidateAsync(string token)
+    {
+        var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            ValidIssuer = Issuer,
+            ValidAudience = Issuer,
+            IssuerSigningKey = key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ClockSkew = TimeSpan.Zero,
+            LifetimeValidator = (notBefore, expires, _, _) =>
+                expires is { } exp && clock.GetUtcNow().UtcDateTime < exp && (notBefore is null || notBefore <= clock.GetUtcNow().UtcDateTime.AddSeconds(30)),
+        });
+        if (!result.IsValid)
+            return result.Exception is SecurityTokenInvalidLifetimeException or SecurityTokenExpiredException
+                && Handler.CanReadToken(token) && Handler.ReadJsonWebToken(token).ValidTo <= clock.GetUtcNow().UtcDateTime
+                ? TokenCheck.Expired
+                : TokenCheck.Invalid;
+        var jwt = (JsonWebToken)result.SecurityToken;
+        if (!jwt.TryGetPayloadValue<string>("sub", out var uid) || !jwt.TryGetPayloadValue<int>("ver", out var version))
+            return TokenCheck.Invalid;
+        return new TokenCheck(uid, version, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), null);
+    }
+
+    public bool ShouldRenew(DateTimeOffset expiresAt) => expiresAt - clock.GetUtcNow() < options.RenewBefore;
+}
+
+public sealed record TokenCheck(string? Uid, int Version, DateTimeOffset ExpiresAt, string? ErrorCode)
+{
+    public static readonly TokenCheck Invalid = new(null, 0, default, ErrorCodes.TokenInvalid);
+    public static readonly TokenCheck Expired = new(null, 0, default, ErrorCodes.TokenExpired);
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FluentValidation;
+using ImFunctions.Api.Auth;
+using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Storage;
+
+namespace ImFunctions.Api.Messages;
+
+public static class MessagesApi
+{
+    public static RouteGroupBuilder MapMessages(this RouteGroupBuilder api)
+    {
+        api.MapPost("/sendMsg", SendMsg).WithValidation<SendMsgRequest>();
+        api.MapPost("/getMsgList", GetMsgList).WithValidation<GetMsgListRequest>();
+        return api;
+    }
+
+    static async Task<IResult> SendMsg(SendMsgRequest req, CurrentUser me, Messenger messenger, CancellationToken ct)
+    {
+        var sent = await messenger.SendAsync(me.User, req.ToSendMessage(), ct);
+        return sent.Match(UniIm.Ok, UniIm.Error);
+    }
+
+    static async Task<IResult> GetMsgList(GetMsgListRequest req, CurrentUser me, Messenger messenger, CancellationToken ct)
+    {
+        var limit = req.Limit ?? GetMsgListRequest.DefaultLimit;
+        var page = req.ConversationIds is { } ids
+            ? await messenger.GetUpdatesAsync(me.User, ids, req.MinUpdateTime ?? 0, limit, ct)
+            : await messenger.GetHistoryAsync(me.User, req.ConversationId!, new SeqWindow(req.BeforeSeq, req.AfterSeq), limit, ct);
+        return page.Match(UniIm.Ok, UniIm.Error);
+    }
+}
+
+public sealed record SendMsgRequest(
+    string? ToUid, string? GroupId, [property: JsonPropertyName("appId")] string? AppId, string? Type, JsonElement Body,
+    string? ClientMsgId, string? AboutMsgId, long? ClientCreateTime)
+{
+    public SendMessage ToSendMessage() =>
+        new(ToUid, GroupId, AppId!, Type!, Body, ClientMsgId, AboutMsgId, ClientCreateTime);
+}
+
+public sealed class SendMsgRequestValidator : AbstractValidator<SendMsgRequest>
+{
+    public SendMsgRequestValidator()
+    {
+        RuleFor(r => r.ToUid).NotEmpty().When(r => r.GroupId is null).WithMessage("to_uid or group_id is required");
+        RuleFor(r => r.GroupId).Null().When(r => r.ToUid is not null).WithMessage("give to_uid or group_id, not both");
+        RuleFor(r => r.ToUid).MaximumLength(64);
+        RuleFor(r => r.GroupId).NotEmpty().MaximumLength(64).When(r => r.GroupId is not null);
+        RuleFor(r => r.AppId).NotEmpty().MaximumLength(64);
+        RuleFor(r => r.Type).NotEmpty().MaximumLength(32);
+        RuleFor(r => r.ClientMsgId).NotEmpty().MaximumLength(64).When(r => r.ClientMsgId is not null);
+        RuleFor(r => r.AboutMsgId).MaximumLength(64);
+        RuleFor(r => r.ClientCreateTime).GreaterThanOrEqualTo(0);
+    }
+}
+
+public sealed record GetMsgListRequest(
+    string? ConversationId, long? BeforeSeq, long? AfterSeq, int? Limit,
+    string[]? ConversationIds, [property: JsonPropertyName("minUpdateTime")] long? MinUpdateTime)
+{
+    public const int DefaultLimit = 30, MaxLimit = 100, MaxConversations = 50;
+}
+
+public sealed class GetMsgListRequestValidator : AbstractValidator<GetMsgListRequest>
+{
+    public GetMsgListRequestValidator()
+    {
+        RuleFor(r => r.ConversationId).NotEmpty().When(r => r.ConversationIds is null)
+            .WithMessage("conversation_id (or conversation_ids with minUpdateTime) is required");
+        RuleFor(r => r.ConversationId).MaximumLength(128);
+        RuleFor(r => r.AfterSeq).Null().When(r => r.BeforeSeq is not null).WithMessage("give before_seq or after_seq, not both");
+        RuleFor(r => r.BeforeSeq).GreaterThan(0);
+        RuleFor(r => r.AfterSeq).GreaterThanOrEqualTo(0);
+        RuleFor(r => r.Limit).InclusiveBetween(1, GetMsgListRequest.MaxLimit);
+        RuleFor(r => r.ConversationIds).NotEmpty().Must(ids => ids!.Length <= GetMsgListRequest.MaxConversations)
+            .WithMessage($"must hold 1 to {GetMsgListRequest.MaxConversations} ids").When(r => r.ConversationIds is not null);
+        RuleForEach(r => r.ConversationIds).NotEmpty().MaximumLength(128);
+        RuleFor(r => r.MinUpdateTime).GreaterThanOrEqualTo(0);
+    }
+}

@@ -1,0 +1,6 @@
+using ImFunctions.Api;
+
+var app = await ImFunctionsApp.CreateAsync(args);
+await app.RunAsync();
+
+public partial class Program;

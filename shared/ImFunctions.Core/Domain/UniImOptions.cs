@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+
+namespace ImFunctions.Core.Domain;
+
+/// <summary>uni-im's own config keys (uni-im/config.json), bound from the UniIm section.</summary>
+public sealed class UniImOptions
+{
+    public string? JwtSecret { get; set; }
+    /// <summary>Customer-service uids; empty means no restriction (uni-im's <c>false</c>).</summary>
+    public IReadOnlyList<string> AdminUids { get; set; } = [];
+    /// <summary>null when not configured: then only the admin_uid rule applies.</summary>
+    public int? ConversationGrade { get; set; }
+    /// <summary>Largest message body, in UTF-8 bytes of its JSON.</summary>
+    public int MaxBodyBytes { get; set; } = 8 * 1024;
+
+    public const string DemoJwtSecret = "jwtSecretDemo";
+
+    public static UniImOptions FromConfiguration(IConfiguration section)
+    {
+        var options = new UniImOptions
+        {
+            JwtSecret = section["JwtSecret"],
+            AdminUids = ParseAdminUids(section.GetSection("AdminUid")),
+            MaxBodyBytes = section.GetValue("MaxBodyBytes", 8 * 1024),
+        };
+        var grade = section["ConversationGrade"];
+        if (!string.IsNullOrWhiteSpace(grade))
+        {
+            if (!int.TryParse(grade, out var g) || g is not (0 or 100 or 200))
+                throw new InvalidOperationException($"UniIm:ConversationGrade must be 0, 100 or 200 (got '{grade}').");
+            options.ConversationGrade = g;
+        }
+        if (options.MaxBodyBytes is < 1 or > 60 * 1024)
+            throw new InvalidOperationException("UniIm:MaxBodyBytes must be between 1 and 61440.");
+        return options;
+    }
+
+    // admin_uid is "uid", ["a","b"], false, or (from environment variables) "a,b" / AdminUid__0, AdminUid__1.
+    static IReadOnlyList<string> ParseAdminUids(IConfigurationSection section)
+    {
+        var children = section.GetChildren().Select(c => c.Value).OfType<string>().ToArray();
+        if (children.Length > 0) return Clean(children);
+        var value = section.Value?.Trim();
+        if (string.IsNullOrEmpty(value) || value.Equals("false", StringComparison.OrdinalIgnoreCase)) return [];
+        if (value.StartsWith('['))
+            return Clean(JsonSerializer.Deserialize<string[]>(value)
+                ?? throw new InvalidOperationException("UniIm:AdminUid is not a JSON array of strings."));
+        return Clean(value.Split(','));
+
+        static string[] Clean(IEnumerable<string> uids) =>
+            uids.Select(u => u.Trim()).Where(u => u.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ImFunctions.Core.Domain;
+
+namespace ImFunctions.Core.Push;
+
+/// <summary>The server-message payloads clients receive: <c>{"type":"im","event":...,"data":...}</c> (SPEC §6).</summary>
+public static class PushEvents
+{
+    /// <summary>Messages whose JSON is larger go out as a hint and are fetched with getMsgList.</summary>
+    public const int MaxInlineMessageBytes = 1024;
+    const int PreviewChars = 50;
+
+    public static ReadOnlyMemory<byte> Msg(Message message)
+    {
+        var inline = Serialize("msg", message);
+        if (inline.Length <= MaxInlineMessageBytes) return inline;
+        var hint = new MessageHint(message.Id, message.ConversationId, message.Seq, message.FromUid, message.Type,
+            MessageNotes.Preview(message, PreviewChars), message.CreateTime);
+        return Serialize("msg", hint);
+    }
+
+    public static ReadOnlyMemory<byte> Read(string conversationId, string userId, long readSeq) =>
+        Serialize("read", new ReadEvent(conversationId, userId, readSeq));
+
+    static byte[] Serialize<T>(string eventName, T data) =>
+        JsonSerializer.SerializeToUtf8Bytes(new PushEvent<T>("im", eventName, data), ImJson.Options);
+
+    sealed record PushEvent<T>(string Type, string Event, T Data);
+
+    /// <summary>A too-large message, announced: the client calls getMsgList with after_seq = seq - 1.</summary>
+    sealed record MessageHint(
+        [property: JsonPropertyName("_id")] string Id, string ConversationId, long Seq, string FromUid, string Type,
+        string Preview, long CreateTime)
+    {
+        public bool IsHint => true;
+    }
+
+    sealed record ReadEvent(string ConversationId, string UserId, long ReadSeq);
+}
+
+/// <summary>The short texts uni-im shows in conversation lists and notifications.</summary>
+public static class MessageNotes
+{
+    static readonly Dictionary<string, string> Labels = new()
+    {
+        ["image"] = "[图片]", ["sound"] = "[语音]", ["video"] = "[视频]", ["file"] = "[文件]", ["location"] = "[位置]",
+    };
+
+    public static string Preview(Message message, int maxChars) =>
+        message.Type == "text" && message.Body.ValueKind == JsonValueKind.String
+            ? Truncate(message.Body.GetString()!, maxChars)
+            : Labels.GetValueOrDefault(message.Type, $"[{message.Type}]");
+
+    static string Truncate(string text, int maxChars)
+    {
+        var info = new System.Globalization.StringInfo(text);
+        return info.LengthInTextElements <= maxChars ? text : info.SubstringByTextElements(0, maxChars);
+    }
+}

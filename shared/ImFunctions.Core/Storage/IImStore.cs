@@ -1,0 +1,61 @@
+using ImFunctions.Core.Domain;
+
+namespace ImFunctions.Core.Storage;
+
+/// <summary>
+/// The store port: the few primitives the rules in <see cref="Messenger"/> need, shaped so a store without
+/// transactions (Cosmos DB) can implement them with conditional creates and etag-guarded replaces.
+/// Every adapter records its real I/O in <see cref="StoreMeter"/>.
+/// </summary>
+public interface IImStore
+{
+    /// <summary>Creates the schema (tables, containers) when missing. Called once at start.</summary>
+    Task InitializeAsync(CancellationToken ct);
+
+    Task<User?> GetUserAsync(string uid, CancellationToken ct);
+    /// <summary>The users that exist among <paramref name="uids"/>, in no particular order.</summary>
+    Task<IReadOnlyList<User>> GetUsersAsync(IReadOnlyCollection<string> uids, CancellationToken ct);
+    Task<string?> FindUidByExtUidAsync(string extUid, CancellationToken ct);
+    /// <summary>Binds an external uid to <paramref name="proposedUid"/> unless it is bound already; returns the bound uid.</summary>
+    Task<string> BindExtUidAsync(string extUid, string proposedUid, CancellationToken ct);
+    /// <summary>Creates or replaces the user record.</summary>
+    Task SaveUserAsync(User user, CancellationToken ct);
+
+    /// <summary>
+    /// Stores the message if both its id and its (conversation, seq) are free. Atomic: the message is either
+    /// fully stored with its seq or not at all.
+    /// </summary>
+    Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct);
+    Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct);
+    /// <summary>One page of a conversation: newest first without <c>AfterSeq</c>, oldest first with it.</summary>
+    Task<IReadOnlyList<Message>> ReadMessagesAsync(string conversationId, SeqWindow window, int limit, CancellationToken ct);
+    /// <summary>Messages changed after <paramref name="minUpdateTime"/> (uni-im 3.x update sync), oldest change first.</summary>
+    Task<IReadOnlyList<Message>> ReadMessagesUpdatedSinceAsync(string conversationId, long minUpdateTime, int limit, CancellationToken ct);
+
+    Task<ConversationRow?> GetConversationAsync(string userId, string conversationId, CancellationToken ct);
+    /// <summary>A user's rows, newest <c>update_time</c> first.</summary>
+    Task<IReadOnlyList<ConversationRow>> ListConversationsAsync(string userId, ConversationPage page, CancellationToken ct);
+    /// <summary>
+    /// Optimistic read-modify-write of one row. <paramref name="apply"/> gets the current row (null when there is
+    /// none) and returns the new row, or null to leave it unchanged; it may run more than once under contention.
+    /// <paramref name="known"/> is a row the caller read already (with its ETag), saving a read when it is current.
+    /// </summary>
+    Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
+        Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct);
+}
+
+public enum AppendStatus { Appended, SeqTaken, IdTaken }
+
+/// <param name="HeadSeq">With <see cref="AppendStatus.SeqTaken"/>: the highest seq now stored in the conversation.</param>
+public readonly record struct AppendResult(AppendStatus Status, long HeadSeq = 0)
+{
+    public static readonly AppendResult Appended = new(AppendStatus.Appended);
+    public static readonly AppendResult IdTaken = new(AppendStatus.IdTaken);
+    public static AppendResult SeqTaken(long headSeq) => new(AppendStatus.SeqTaken, headSeq);
+}
+
+/// <summary>Exclusive bounds: <c>BeforeSeq</c> pages back through history, <c>AfterSeq</c> fills a gap forward.</summary>
+public readonly record struct SeqWindow(long? BeforeSeq = null, long? AfterSeq = null);
+
+/// <param name="MaxUpdateTime">Exclusive cursor: rows updated before it (uni-im's maxUpdateTime paging).</param>
+public readonly record struct ConversationPage(int Limit, int Skip = 0, long? MaxUpdateTime = null);

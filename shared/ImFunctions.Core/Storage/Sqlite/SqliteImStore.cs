@@ -1,0 +1,255 @@
+using System.Text.Json;
+using ImFunctions.Core.Domain;
+using Microsoft.Data.Sqlite;
+
+namespace ImFunctions.Core.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. Records are kept as JSON documents beside the few columns
+/// that are keyed or ordered on, the same shape the Cosmos store uses, and concurrency works the same way:
+/// unique keys for seq and ids, a version column as the row's ETag.
+/// </summary>
+public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
+{
+    const int SqliteConstraintPrimaryKey = 1555, SqliteConstraintUnique = 2067, SqliteBusy = 5, SqliteLocked = 6;
+
+    readonly string connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = options.Path,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(options.Path));
+        if (directory is not null) Directory.CreateDirectory(directory);
+        await using var connection = await OpenAsync(ct);
+        await ExecuteAsync(connection, """
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS ext_uids (ext_uid TEXT PRIMARY KEY, uid TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS messages (
+                conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+                update_time INTEGER NOT NULL, doc TEXT NOT NULL,
+                PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
+            CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
+            CREATE INDEX IF NOT EXISTS messages_by_update ON messages (conversation_id, update_time);
+            CREATE TABLE IF NOT EXISTS conversations (
+                user_id TEXT NOT NULL, id TEXT NOT NULL, update_time INTEGER NOT NULL,
+                version INTEGER NOT NULL, doc TEXT NOT NULL,
+                PRIMARY KEY (user_id, id)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations (user_id, update_time DESC);
+            """, ct);
+    }
+
+    public async Task<User?> GetUserAsync(string uid, CancellationToken ct) =>
+        (await QueryDocsAsync<User>(StoreOp.PointRead, "SELECT doc FROM users WHERE id = $id", ct, ("$id", uid))).SingleOrDefault();
+
+    public async Task<IReadOnlyList<User>> GetUsersAsync(IReadOnlyCollection<string> uids, CancellationToken ct)
+    {
+        var found = new List<User>();
+        foreach (var chunk in uids.Chunk(500))
+        {
+            var names = chunk.Select((_, i) => "$u" + i).ToArray();
+            found.AddRange(await QueryDocsAsync<User>(StoreOp.Query,
+                $"SELECT doc FROM users WHERE id IN ({string.Join(",", names)})", ct,
+                names.Zip(chunk, (n, v) => (n, (object?)v)).ToArray()));
+        }
+        return found;
+    }
+
+    public Task<string?> FindUidByExtUidAsync(string extUid, CancellationToken ct) =>
+        RunAsync(StoreOp.PointRead, async connection =>
+        {
+            await using var command = Command(connection, "SELECT uid FROM ext_uids WHERE ext_uid = $ext", ("$ext", extUid));
+            return (string?)await command.ExecuteScalarAsync(ct);
+        }, ct);
+
+    public Task<string> BindExtUidAsync(string extUid, string proposedUid, CancellationToken ct) =>
+        RunAsync(StoreOp.Write, async connection =>
+        {
+            await using var command = Command(connection, """
+                INSERT INTO ext_uids (ext_uid, uid) VALUES ($ext, $uid) ON CONFLICT (ext_uid) DO NOTHING;
+                SELECT uid FROM ext_uids WHERE ext_uid = $ext;
+                """, ("$ext", extUid), ("$uid", proposedUid));
+            return (string)(await command.ExecuteScalarAsync(ct))!;
+        }, ct);
+
+    public Task SaveUserAsync(User user, CancellationToken ct) =>
+        RunAsync(StoreOp.Write, connection => ExecuteAsync(connection,
+            "INSERT INTO users (id, doc) VALUES ($id, $doc) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", ct,
+            ("$id", user.Id), ("$doc", Serialize(user))), ct);
+
+    public Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct) =>
+        RunAsync(StoreOp.Write, async connection =>
+        {
+            try
+            {
+                await ExecuteAsync(connection, """
+                    INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $seq, $id, $t, $doc)
+                    """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
+                    ("$t", message.UpdateTime), ("$doc", Serialize(message)));
+                return AppendResult.Appended;
+            }
+            catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintUnique)
+            {
+                return AppendResult.IdTaken;
+            }
+            catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
+            {
+                await using var head = Command(connection, "SELECT MAX(seq) FROM messages WHERE conversation_id = $c",
+                    ("$c", message.ConversationId));
+                return AppendResult.SeqTaken((long)(await head.ExecuteScalarAsync(ct))!);
+            }
+        }, ct);
+
+    public async Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct) =>
+        (await QueryDocsAsync<Message>(StoreOp.PointRead, "SELECT doc FROM messages WHERE conversation_id = $c AND id = $id",
+            ct, ("$c", conversationId), ("$id", messageId))).SingleOrDefault();
+
+    public Task<IReadOnlyList<Message>> ReadMessagesAsync(string conversationId, SeqWindow window, int limit, CancellationToken ct) =>
+        window.AfterSeq is { } after
+            ? QueryDocsAsync<Message>(StoreOp.Query, """
+                SELECT doc FROM messages WHERE conversation_id = $c AND seq > $after ORDER BY seq LIMIT $limit
+                """, ct, ("$c", conversationId), ("$after", after), ("$limit", limit))
+            : QueryDocsAsync<Message>(StoreOp.Query, """
+                SELECT doc FROM messages WHERE conversation_id = $c AND seq < $before ORDER BY seq DESC LIMIT $limit
+                """, ct, ("$c", conversationId), ("$before", window.BeforeSeq ?? long.MaxValue), ("$limit", limit));
+
+    public Task<IReadOnlyList<Message>> ReadMessagesUpdatedSinceAsync(string conversationId, long minUpdateTime, int limit,
+        CancellationToken ct) =>
+        QueryDocsAsync<Message>(StoreOp.Query, """
+            SELECT doc FROM messages WHERE conversation_id = $c AND update_time > $t ORDER BY update_time, seq LIMIT $limit
+            """, ct, ("$c", conversationId), ("$t", minUpdateTime), ("$limit", limit));
+
+    public Task<ConversationRow?> GetConversationAsync(string userId, string conversationId, CancellationToken ct) =>
+        RunAsync(StoreOp.PointRead, connection => ReadRowAsync(connection, userId, conversationId, ct), ct);
+
+    public Task<IReadOnlyList<ConversationRow>> ListConversationsAsync(string userId, ConversationPage page, CancellationToken ct) =>
+        RunAsync(StoreOp.Query, async connection =>
+        {
+            await using var command = Command(connection, """
+                SELECT doc, version FROM conversations WHERE user_id = $u AND update_time < $max
+                ORDER BY update_time DESC LIMIT $limit OFFSET $skip
+                """, ("$u", userId), ("$max", page.MaxUpdateTime ?? long.MaxValue), ("$limit", page.Limit), ("$skip", page.Skip));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var rows = new List<ConversationRow>();
+            while (await reader.ReadAsync(ct)) rows.Add(ToRow(reader));
+            return (IReadOnlyList<ConversationRow>)rows;
+        }, ct);
+
+    public async Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
+        Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct)
+    {
+        var current = known;
+        var fresh = known is null;
+        while (true)
+        {
+            if (fresh) current = await GetConversationAsync(userId, conversationId, ct);
+            var next = apply(current);
+            if (next is null) return current;
+            var written = await RunAsync(StoreOp.Write, connection => current is null
+                ? InsertRowAsync(connection, next, ct)
+                : ReplaceRowAsync(connection, next, current.ETag!, ct), ct);
+            if (written is not null) return written;
+            fresh = true;   // someone else changed the row first: read it again and reapply
+        }
+    }
+
+    async Task<ConversationRow?> InsertRowAsync(SqliteConnection connection, ConversationRow row, CancellationToken ct)
+    {
+        try
+        {
+            await ExecuteAsync(connection, """
+                INSERT INTO conversations (user_id, id, update_time, version, doc) VALUES ($u, $id, $t, 1, $doc)
+                """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$doc", Serialize(row)));
+            return row with { ETag = "1" };
+        }
+        catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
+        {
+            return null;
+        }
+    }
+
+    async Task<ConversationRow?> ReplaceRowAsync(SqliteConnection connection, ConversationRow row, string etag, CancellationToken ct)
+    {
+        var version = long.Parse(etag);
+        var changed = await ExecuteAsync(connection, """
+            UPDATE conversations SET doc = $doc, update_time = $t, version = version + 1
+            WHERE user_id = $u AND id = $id AND version = $v
+            """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$v", version), ("$doc", Serialize(row)));
+        return changed == 1 ? row with { ETag = (version + 1).ToString() } : null;
+    }
+
+    static async Task<ConversationRow?> ReadRowAsync(SqliteConnection connection, string userId, string conversationId, CancellationToken ct)
+    {
+        await using var command = Command(connection, "SELECT doc, version FROM conversations WHERE user_id = $u AND id = $id",
+            ("$u", userId), ("$id", conversationId));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ToRow(reader) : null;
+    }
+
+    static ConversationRow ToRow(SqliteDataReader reader) =>
+        Deserialize<ConversationRow>(reader.GetString(0)) with { ETag = reader.GetInt64(1).ToString() };
+
+    Task<IReadOnlyList<T>> QueryDocsAsync<T>(StoreOp op, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters) =>
+        RunAsync(op, async connection =>
+        {
+            await using var command = Command(connection, sql, parameters);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var docs = new List<T>();
+            while (await reader.ReadAsync(ct)) docs.Add(Deserialize<T>(reader.GetString(0)));
+            return (IReadOnlyList<T>)docs;
+        }, ct);
+
+    /// <summary>One metered round trip on a pooled connection; a database that stays locked is "unavailable".</summary>
+    async Task<T> RunAsync<T>(StoreOp op, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+    {
+        StoreMeter.Record(op);
+        try
+        {
+            await using var connection = await OpenAsync(ct);
+            return await work(connection);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteBusy or SqliteLocked)
+        {
+            throw new DependencyUnavailableException("SQLite store", e);
+        }
+    }
+
+    Task RunAsync(StoreOp op, Func<SqliteConnection, Task> work, CancellationToken ct) =>
+        RunAsync(op, async connection => { await work(connection); return true; }, ct);
+
+    async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(ct);
+        // Per connection: WAL makes NORMAL durable against application crashes; only an OS crash can lose the last commits.
+        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL;", ct);
+        return connection;
+    }
+
+    static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    static async Task<int> ExecuteAsync(SqliteConnection connection, string sql, CancellationToken ct,
+        params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    static string Serialize<T>(T value) => JsonSerializer.Serialize(value, ImJson.Options);
+    static T Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, ImJson.Options)!;
+}
+
+public sealed class SqliteStoreOptions
+{
+    public string Path { get; set; } = System.IO.Path.Combine("data", "imfunctions.db");
+}

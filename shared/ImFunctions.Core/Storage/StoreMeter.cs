@@ -1,0 +1,50 @@
+namespace ImFunctions.Core.Storage;
+
+public enum StoreOp { PointRead, Query, Write }
+
+/// <summary>
+/// Counts store operations (and Cosmos request units) for the current logical operation, e.g. one API request.
+/// Adapters call <see cref="Record"/> for every round trip; budgets are checked by counting, not timing.
+/// </summary>
+public sealed class StoreMeter
+{
+    static readonly AsyncLocal<StoreMeter?> current = new();
+
+    int pointReads, queries, writes;
+    double requestCharge;
+
+    public int PointReads => pointReads;
+    public int Queries => queries;
+    public int Writes => writes;
+    public double RequestCharge { get { lock (this) return requestCharge; } }
+
+    /// <summary>Starts counting for the current async flow until the returned scope is disposed.</summary>
+    public static Scope Start()
+    {
+        var meter = new StoreMeter();
+        var previous = current.Value;
+        current.Value = meter;
+        return new Scope(meter, previous);
+    }
+
+    public static void Record(StoreOp op, double requestCharge = 0)
+    {
+        var meter = current.Value;
+        if (meter is null) return;
+        switch (op)
+        {
+            case StoreOp.PointRead: Interlocked.Increment(ref meter.pointReads); break;
+            case StoreOp.Query: Interlocked.Increment(ref meter.queries); break;
+            case StoreOp.Write: Interlocked.Increment(ref meter.writes); break;
+        }
+        if (requestCharge != 0) lock (meter) meter.requestCharge += requestCharge;
+    }
+
+    public override string ToString() => $"{pointReads} point reads, {queries} queries, {writes} writes, {RequestCharge:0.##} RU";
+
+    public readonly struct Scope(StoreMeter meter, StoreMeter? previous) : IDisposable
+    {
+        public StoreMeter Meter => meter;
+        public void Dispose() => current.Value = previous;
+    }
+}
