@@ -21,6 +21,10 @@ param maximumInstanceCount int = 100
 @minValue(0)
 param alwaysReadyInstances int = 0
 
+@description('Flex only: concurrent HTTP requests per instance before scale-out (0 = platform default).')
+@minValue(0)
+param httpPerInstanceConcurrency int = 0
+
 @description('0 = Cosmos DB serverless. Otherwise the database gets shared autoscale throughput up to this many RU/s (minimum 1000).')
 @minValue(0)
 param cosmosAutoscaleMaxThroughput int = 0
@@ -41,12 +45,12 @@ param jwtSecret string
 @minLength(32)
 param tokenSecret string
 
-@description('uni-im admin_uid as the app reads UniIm__AdminUid; empty = no admin rule.')
+@description('uni-im admin_uid: one uid, or several as "uid1,uid2"; empty = no admin rule.')
 param adminUid string = ''
 
-@description('uni-im conversation_grade: 0 anyone, 100 customer service/friends/groups, 200 friends/groups.')
-@allowed([0, 100, 200])
-param conversationGrade int = 0
+@description('uni-im conversation_grade: \'0\' anyone, \'100\' customer service/friends/groups, \'200\' friends/groups; empty = unset, so only the admin_uid rule applies.')
+@allowed(['', '0', '100', '200'])
+param conversationGrade string = ''
 
 @description('Browser origins allowed to call the API (CORS); empty = none.')
 param corsAllowedOrigins string[] = []
@@ -138,9 +142,10 @@ var appSettings = concat(
     { name: 'WebPubSub__Hub', value: webPubSub.outputs.hubName }
     { name: 'UniIm__JwtSecret', value: keyVault.outputs.references.jwt }
     { name: 'Auth__TokenSecret', value: keyVault.outputs.references.token }
-    { name: 'UniIm__ConversationGrade', value: string(conversationGrade) }
   ],
-  empty(adminUid) ? [] : [{ name: 'UniIm__AdminUid', value: adminUid }]
+  // Unset differs from '0' / 'false' in uni-im's rules, so an empty parameter leaves the setting out.
+  empty(adminUid) ? [] : [{ name: 'UniIm__AdminUid', value: adminUid }],
+  empty(conversationGrade) ? [] : [{ name: 'UniIm__ConversationGrade', value: conversationGrade }]
 )
 
 module functionApp 'modules/functionapp.bicep' = {
@@ -159,6 +164,7 @@ module functionApp 'modules/functionapp.bicep' = {
     appSettings: appSettings
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstances: alwaysReadyInstances
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
     corsAllowedOrigins: corsAllowedOrigins
   }
 }

@@ -9,6 +9,6 @@ param maximumInstanceCount = 40
 param cosmosAutoscaleMaxThroughput = 0 // serverless
 param webPubSubSku = 'Standard_S1'
 param webPubSubUnits = 1
-param conversationGrade = 0
+param conversationGrade = '' // unset: only admin_uid applies (and it is empty)
 param jwtSecret = readEnvironmentVariable('IMFUNCTIONS_JWT_SECRET')
 param tokenSecret = readEnvironmentVariable('IMFUNCTIONS_TOKEN_SECRET')

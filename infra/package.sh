@@ -45,7 +45,12 @@ done
 
 # The host starts whatever host.json names; fail here rather than at cold start in Azure.
 handler="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["customHandler"]["description"]["defaultExecutablePath"])' "$app/host.json")"
-[[ -f "$app/$handler" ]] || { echo "package: host.json names $handler, which publish did not produce" >&2; exit 1; }
+if [[ ! -f "$app/$handler" ]]; then
+  cat "$work/publish.log" >&2
+  echo "package: host.json names $handler, which publish did not produce; bin/ holds:" >&2
+  ls "$app/bin" | head -20 >&2
+  exit 1
+fi
 chmod +x "$app/$handler"
 
 # Python's zipfile stores each file's unix mode (external attributes), so +x survives.

@@ -35,6 +35,10 @@ param instanceMemoryMB int = 2048
 @minValue(0)
 param alwaysReadyInstances int = 0
 
+@description('Flex: concurrent HTTP requests one instance takes before the platform adds another (0 = platform default, which depends on instance memory).')
+@minValue(0)
+param httpPerInstanceConcurrency int = 0
+
 @description('Origins allowed to call the API from a browser; empty = no CORS headers.')
 param corsAllowedOrigins string[] = []
 
@@ -119,6 +123,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
             maximumInstanceCount: maximumInstanceCount
             instanceMemoryMB: instanceMemoryMB
             alwaysReady: alwaysReadyInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyInstances }] : []
+            triggers: httpPerInstanceConcurrency > 0 ? { http: { perInstanceConcurrency: httpPerInstanceConcurrency } } : null
           }
           runtime: {
             name: 'custom'
