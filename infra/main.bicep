@@ -25,14 +25,15 @@ param alwaysReadyInstances int = 0
 @minValue(0)
 param httpPerInstanceConcurrency int = 0
 
-@description('0 = Cosmos DB serverless. Otherwise the database gets shared autoscale throughput up to this many RU/s (minimum 1000).')
+@description('0 = Cosmos DB serverless. Otherwise the database gets shared autoscale throughput up to this many RU/s (a multiple of 1000, at least 1000). Fixed at account creation: serverless cannot be switched by redeploying.')
 @minValue(0)
 param cosmosAutoscaleMaxThroughput int = 0
 
 @allowed(['Free_F1', 'Standard_S1', 'Premium_P1'])
 param webPubSubSku string = 'Standard_S1'
 
-@minValue(1)
+@description('Web PubSub units (1,000 concurrent connections each); Standard and Premium sell these steps.')
+@allowed([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
 param webPubSubUnits int = 1
 
 @description('Legacy-login key shared with the backends that own the accounts (uni-im jwtSecret). At least 32 characters.')
