@@ -40,16 +40,24 @@ public static class LegacyJwt
             using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(parts[1]));
             var claims = payload.RootElement;
             if (claims.ValueKind != JsonValueKind.Object) return invalid;
-            if (claims.TryGetProperty("exp", out var exp) && (!exp.TryGetDouble(out var expValue) || IsPast(expValue, now)))
-                return invalid;
-            if (claims.TryGetProperty("nbf", out var nbf) && (!nbf.TryGetDouble(out var nbfValue) || !IsPast(nbfValue, now + ClockSkew + ClockSkew)))
-                return invalid;
+            if (!TryReadTime(claims, "exp", out var expires) || (expires is { } e && IsPast(e, now))) return invalid;
+            if (!TryReadTime(claims, "nbf", out var notBefore) || (notBefore is { } n && !IsPast(n, now + 2 * ClockSkew))) return invalid;
             return ReadUserInfo(claims);
         }
         catch (Exception e) when (e is FormatException or JsonException or ArgumentException or InvalidOperationException)
         {
             return invalid;
         }
+    }
+
+    /// <summary>False when the claim is there but not a number; absent and null read as no limit.</summary>
+    static bool TryReadTime(JsonElement claims, string name, out double? value)
+    {
+        value = null;
+        if (!claims.TryGetProperty(name, out var claim) || claim.ValueKind == JsonValueKind.Null) return true;
+        if (claim.ValueKind != JsonValueKind.Number) return false;
+        value = claim.GetDouble();
+        return true;
     }
 
     static bool IsPast(double epoch, DateTimeOffset now)
