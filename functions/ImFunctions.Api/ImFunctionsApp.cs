@@ -117,6 +117,7 @@ public static class ImFunctionsApp
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            json.SerializerOptions.Encoder = ImJson.Options.Encoder;
         });
         // Unreadable bodies throw, so ErrorHandling answers them in the uni-im envelope.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

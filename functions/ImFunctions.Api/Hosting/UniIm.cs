@@ -29,7 +29,7 @@ public static class UniIm
             context.Response.StatusCode = status;
             context.Response.ContentType = "application/json; charset=utf-8";
             context.Items[ErrCodeItem] = error?.Code ?? "0";
-            await using var json = new Utf8JsonWriter(context.Response.BodyWriter);
+            await using var json = new Utf8JsonWriter(context.Response.BodyWriter, new JsonWriterOptions { Encoder = ImJson.Options.Encoder });
             json.WriteStartObject();
             if (error is null)
             {

@@ -11,7 +11,8 @@ public static class MessageBodies
     {
         if (body.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
             return ImError.InvalidParam("body", "is required");
-        if (System.Text.Encoding.UTF8.GetByteCount(body.GetRawText()) > maxBytes)
+        // Measured as we store it, so a client's choice of escaping does not change what fits.
+        if (JsonSerializer.SerializeToUtf8Bytes(body, ImJson.Options).Length > maxBytes)
             return ImError.InvalidParam("body", $"is larger than {maxBytes} bytes");
         return type switch
         {

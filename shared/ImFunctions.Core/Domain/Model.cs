@@ -96,5 +96,8 @@ public static class ImJson
         DictionaryKeyPolicy = null,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         NumberHandling = JsonNumberHandling.Strict,
+        // Chat is mostly not ASCII: keep text as UTF-8 instead of \uXXXX escapes (half the bytes for CJK).
+        // Everything we write is served as application/json, never into HTML.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 }
