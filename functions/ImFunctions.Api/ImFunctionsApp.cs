@@ -77,7 +77,11 @@ public static class ImFunctionsApp
         switch (config["Storage:Provider"] ?? "sqlite")
         {
             case "sqlite":
-                services.AddSingleton(new SqliteStoreOptions { Path = config["Storage:Sqlite:Path"] ?? Path.Combine(dataDirectory, "imfunctions.db") });
+                services.AddSingleton(new SqliteStoreOptions
+                {
+                    Path = config["Storage:Sqlite:Path"] ?? Path.Combine(dataDirectory, "imfunctions.db"),
+                    BusyTimeout = config.GetValue("Storage:Sqlite:BusyTimeout", TimeSpan.FromSeconds(30)),
+                });
                 services.AddSingleton<IImStore, SqliteImStore>();
                 break;
             case var other:

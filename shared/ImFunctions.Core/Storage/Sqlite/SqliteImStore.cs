@@ -17,7 +17,7 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
     {
         DataSource = options.Path,
         Pooling = true,
-        DefaultTimeout = 30,
+        DefaultTimeout = (int)options.BusyTimeout.TotalSeconds,
     }.ToString();
 
     public async Task InitializeAsync(CancellationToken ct)
@@ -252,4 +252,6 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
 public sealed class SqliteStoreOptions
 {
     public string Path { get; set; } = System.IO.Path.Combine("data", "imfunctions.db");
+    /// <summary>How long a write waits for the file lock before the store counts as unavailable.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
