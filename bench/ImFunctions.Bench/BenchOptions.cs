@@ -1,0 +1,108 @@
+namespace ImFunctions.Bench;
+
+/// <summary>
+/// What to run and how hard. Every scenario is bounded in count and time; <c>--smoke</c> shrinks all of them so the
+/// whole run fits in about ten seconds (CI), the default sizes are the ones docs/benchmarks.md reports.
+/// </summary>
+public sealed record BenchOptions
+{
+    public static readonly string[] Scenarios = ["limit", "send", "connections", "reads", "store", "micro"];
+
+    public string[] Run { get; init; } = ["limit", "send", "connections", "reads", "store", "micro"];
+    public bool Smoke { get; init; }
+    public string Store { get; init; } = "sqlite";
+    /// <summary>The markdown file whose results section is rewritten (null: print only).</summary>
+    public string? MarkdownPath { get; init; }
+    public string? PlotDirectory { get; init; }
+    public string? JsonPath { get; init; }
+    public string Command { get; init; } = "";
+
+    // Send load.
+    public double[] Rates { get; init; } = [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000];
+    public double[] BareRates { get; init; } = [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000, 48000];
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
+    public int Pairs { get; init; } = 100;
+    public int Connections { get; init; } = 64;
+    public int HotConnections { get; init; } = 32;
+    /// <summary>Requests waiting for a free connection beyond this are shed and counted as errors (open loop).</summary>
+    public int MaxQueued { get; init; } = 20_000;
+
+    // Idle sockets.
+    public int[] SocketCounts { get; init; } = [1000, 5000, 10000];
+
+    // Read paths.
+    public int[] HistorySizes { get; init; } = [10_000, 100_000, 1_000_000];
+    public int[] ConversationCounts { get; init; } = [100, 10_000];
+    public int ReadSamples { get; init; } = 300;
+
+    // Store alone.
+    public TimeSpan StoreDuration { get; init; } = TimeSpan.FromSeconds(4);
+
+    public static BenchOptions Smoke_() => new()
+    {
+        Smoke = true,
+        Run = ["limit", "send", "connections", "reads", "store"],
+        Rates = [100],
+        BareRates = [200],
+        Warmup = TimeSpan.FromMilliseconds(200),
+        Duration = TimeSpan.FromMilliseconds(700),
+        Pairs = 4,
+        Connections = 4,
+        HotConnections = 4,
+        SocketCounts = [50],
+        HistorySizes = [2_000],
+        ConversationCounts = [50],
+        ReadSamples = 20,
+        StoreDuration = TimeSpan.FromMilliseconds(300),
+    };
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var smoke = args.Contains("--smoke");
+        var options = smoke ? Smoke_() : new BenchOptions();
+        var scenarios = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--smoke": break;
+                case "all": scenarios.AddRange(smoke ? options.Run : Scenarios); break;
+                case var s when Scenarios.Contains(s): scenarios.Add(s); break;
+                case "--store": options = options with { Store = Next() }; break;
+                case "--out": options = options with { MarkdownPath = Next() }; break;
+                case "--plots": options = options with { PlotDirectory = Next() }; break;
+                case "--json": options = options with { JsonPath = Next() }; break;
+                case "--rates": options = options with { Rates = Numbers(Next()) }; break;
+                case "--bare-rates": options = options with { BareRates = Numbers(Next()) }; break;
+                case "--duration": options = options with { Duration = TimeSpan.FromSeconds(double.Parse(Next())) }; break;
+                case "--warmup": options = options with { Warmup = TimeSpan.FromSeconds(double.Parse(Next())) }; break;
+                case "--pairs": options = options with { Pairs = int.Parse(Next()) }; break;
+                case "--connections": options = options with { Connections = int.Parse(Next()) }; break;
+                case "--hot-connections": options = options with { HotConnections = int.Parse(Next()) }; break;
+                case "--sockets": options = options with { SocketCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--history": options = options with { HistorySizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--conversations": options = options with { ConversationCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                default: throw new ArgumentException($"Unknown argument '{args[i]}'. {Usage}");
+            }
+        }
+        if (options.Store is not ("sqlite" or "cosmos")) throw new ArgumentException("--store must be sqlite or cosmos");
+        return options with
+        {
+            Run = scenarios.Count > 0 ? scenarios.Distinct().ToArray() : options.Run,
+            Command = Environment.GetEnvironmentVariable("BENCH_COMMAND")
+                ?? "dotnet run -c Release --project bench/ImFunctions.Bench -- " + string.Join(' ', args),
+        };
+    }
+
+    static double[] Numbers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(double.Parse).ToArray();
+
+    public const string Usage = """
+        usage: ImFunctions.Bench [all|limit|send|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
+               [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
+               [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
+               [--hot-connections n] [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
+        Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
+        """;
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace ImFunctions.Bench;
+
+public sealed record BenchUser(string Uid, string Openid, string Token);
+
+/// <summary>The client side of setup and of the read benchmarks: uni-im calls over HttpClient, as TestApp does.</summary>
+public sealed class ImClient(Uri baseAddress) : IDisposable
+{
+    public const string AppId = "__UNI__BENCH";
+    readonly HttpClient http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, UseProxy = false })
+    {
+        BaseAddress = baseAddress,
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
+    /// <summary>loginWithJWT with a legacy token signed as a PHP/Java backend does (exp in milliseconds, as uni-im's docs).</summary>
+    public async Task<BenchUser> LoginAsync(string openid)
+    {
+        var payload = new { exp = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds(), userInfo = new { openid, nickname = "bench " + openid } };
+        var reply = await PostAsync("loginWithJWT", new { signedData = SignLegacyJwt(payload, ServerProcess.JwtSecret) });
+        return new BenchUser(reply.GetProperty("data").GetProperty("uid").GetString()!, openid,
+            reply.GetProperty("newToken").GetProperty("token").GetString()!);
+    }
+
+    public async Task<BenchUser[]> LoginManyAsync(string prefix, int count, int parallel = 16)
+    {
+        var users = new BenchUser[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel },
+            async (i, _) => users[i] = await LoginAsync($"{prefix}-{i}"));
+        return users;
+    }
+
+    public async Task<string> NegotiateAsync(BenchUser user) =>
+        (await PostAsync("negotiate", new { }, user.Token)).GetProperty("data").GetProperty("url").GetString()!;
+
+    /// <summary>Posts a uni-im method; a non-200 answer is an exception (setup must not fail quietly).</summary>
+    public async Task<JsonElement> PostAsync(string method, object body, string? token = null)
+    {
+        var (status, reply) = await TryPostAsync(method, body, token);
+        if (status != 200) throw new InvalidOperationException($"{method} answered {status}: {reply}");
+        return reply;
+    }
+
+    public async Task<(int Status, JsonElement Body)> TryPostAsync(string method, object body, string? token = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/" + method)
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>Latency of one call, in milliseconds; throws when it does not answer 200.</summary>
+    public async Task<double> TimeAsync(string method, object body, string token)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await PostAsync(method, body, token);
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    public static string SignLegacyJwt(object payload, string secret)
+    {
+        static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS256", typ = "JWT" }));
+        var body = B64(JsonSerializer.SerializeToUtf8Bytes(payload));
+        return header + "." + body + "." + B64(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(header + "." + body)));
+    }
+
+    public void Dispose() => http.Dispose();
+}
+
+/// <summary>
+/// A client socket speaking json.webpubsub.azure.v1 that reports each pushed message to <c>onMessage</c> with the
+/// time it arrived. It reads until closed; the handler runs on the socket's own loop.
+/// </summary>
+public sealed class PushReceiver : IAsyncDisposable
+{
+    public const string Subprotocol = "json.webpubsub.azure.v1";
+    readonly ClientWebSocket socket = new();
+    readonly TaskCompletionSource connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    Task? loop;
+    public int Frames;
+
+    public static async Task<PushReceiver> ConnectAsync(string url, Action<JsonElement, long>? onMessage, int bufferSize = 16 * 1024,
+        CancellationToken ct = default)
+    {
+        var receiver = new PushReceiver();
+        receiver.socket.Options.AddSubProtocol(Subprotocol);
+        receiver.socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        await receiver.socket.ConnectAsync(new Uri(url), ct);
+        receiver.loop = receiver.ReadAsync(onMessage, bufferSize);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await receiver.connected.Task.WaitAsync(timeout.Token);
+        return receiver;
+    }
+
+    async Task ReadAsync(Action<JsonElement, long>? onMessage, int bufferSize)
+    {
+        var buffer = new byte[bufferSize];
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var count = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (count == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                    count += result.Count;
+                } while (!result.EndOfMessage);
+                if (result.MessageType == WebSocketMessageType.Close) break;
+                var arrived = Stopwatch.GetTimestamp();
+                Interlocked.Increment(ref Frames);
+                using var frame = JsonDocument.Parse(buffer.AsMemory(0, count));
+                var root = frame.RootElement;
+                switch (root.GetProperty("type").GetString())
+                {
+                    case "system" when root.TryGetProperty("event", out var e) && e.GetString() == "connected":
+                        connected.TrySetResult();
+                        break;
+                    case "message" when onMessage is not null:
+                        onMessage(root.GetProperty("data"), arrived);
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException) { }
+        finally { connected.TrySetException(new IOException("socket closed before the connected event")); }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (socket.State == WebSocketState.Open)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+        socket.Abort();
+        if (loop is not null) await loop;
+        socket.Dispose();
+    }
+}

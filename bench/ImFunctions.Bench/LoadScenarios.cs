@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace ImFunctions.Bench;
+
+/// <summary>
+/// sendMsg under open-loop load, step by step, with receivers on WebSockets timing each delivery; and the same
+/// generator against the bare-Kestrel endpoint, which is the most this machine can answer.
+/// </summary>
+public static class LoadScenarios
+{
+    const string Text = "bench message: the quick brown fox jumps over the lazy dog 0123456789";
+    static int runIds;
+
+    /// <summary>One step's bookkeeping, shared by the generator and the receivers' socket loops.</summary>
+    sealed class StepState(int run, OpenLoop.Timeline timeline)
+    {
+        public readonly int Run = run;
+        public readonly OpenLoop.Timeline Timeline = timeline;
+    }
+
+    public static async Task<LoadSeries> BareAsync(Bench bench)
+    {
+        var o = bench.Options;
+        await using var server = await ServerProcess.StartBareAsync(bench.WorkDirectory);
+        var series = new LoadSeries("bare", "bare Kestrel: POST /api/sendMsg reads the same JSON body, answers 200", []);
+        var body = Encoding.UTF8.GetBytes(SendBody("0123456789abcdef01234567", "bare.0"));
+        var request = RawHttpConnection.Post(server.Port, "/api/sendMsg", "bench-token-of-typical-length-" + new string('x', 300), body);
+        foreach (var rate in o.BareRates)
+        {
+            var step = await RunStepAsync(bench, server, rate.ToString("0"), rate, o.Connections, _ => request, null, null);
+            series.Steps.Add(step);
+            bench.Print(series.Name, step);
+            if (step.Saturated) break;
+        }
+        return series;
+    }
+
+    /// <summary>Many 1:1 pairs: sender i talks to receiver i, every receiver holds a socket.</summary>
+    public static Task<LoadSeries> PairsAsync(Bench bench) =>
+        SendSeriesAsync(bench, "pairs", $"{bench.Options.Pairs} 1:1 pairs, {bench.Options.Pairs} receivers on WebSockets, {bench.Options.Connections} HTTP connections",
+            bench.Options.Pairs, bench.Options.Connections, hot: false);
+
+    /// <summary>One conversation, both sides sending from many connections at once: every send races for the next seq.</summary>
+    public static Task<LoadSeries> HotAsync(Bench bench) =>
+        SendSeriesAsync(bench, "hot", $"one conversation, both users sending over {bench.Options.HotConnections} concurrent connections (seq contention)",
+            1, bench.Options.HotConnections, hot: true);
+
+    static async Task<LoadSeries> SendSeriesAsync(Bench bench, string name, string description, int pairs, int connections, bool hot)
+    {
+        var o = bench.Options;
+        await using var app = await bench.StartAppAsync(name);
+        using var client = new ImClient(app.BaseAddress);
+        var senders = await client.LoginManyAsync($"{name}-s", pairs);
+        var receivers = await client.LoginManyAsync($"{name}-r", pairs);
+        StepState? current = null;
+
+        // Receivers time each message at their socket and match it to its send by client_msg_id ("run.index").
+        void OnMessage(string myUid, JsonElement data, long arrived)
+        {
+            if (data.GetProperty("event").GetString() != "msg") return;
+            var message = data.GetProperty("data");
+            if (message.GetProperty("to_uid").GetString() != myUid) return;   // the sender's own copy
+            var id = message.GetProperty("client_msg_id").GetString()!;
+            var dot = id.IndexOf('.');
+            var step = Volatile.Read(ref current);
+            if (step is null || int.Parse(id.AsSpan(0, dot)) != step.Run) return;
+            var index = int.Parse(id.AsSpan(dot + 1));
+            if (index < step.Timeline.Count) step.Timeline.Delivered[index] = arrived;
+        }
+
+        var listeners = hot ? [senders[0], receivers[0]] : receivers;
+        var sockets = new List<PushReceiver>();
+        try
+        {
+            foreach (var user in listeners)
+            {
+                var url = await client.NegotiateAsync(user);
+                sockets.Add(await PushReceiver.ConnectAsync(url, (data, at) => OnMessage(user.Uid, data, at)));
+            }
+
+            // Requests are prebuilt per pair and direction; only client_msg_id changes per request.
+            byte[] Build(int run, int i)
+            {
+                var pair = i % pairs;
+                var (from, to) = hot && i % 2 == 1 ? (receivers[0], senders[0]) : (senders[pair], receivers[pair]);
+                return RawHttpConnection.Post(app.Port, "/api/sendMsg", from.Token, Encoding.UTF8.GetBytes(SendBody(to.Uid, $"{run}.{i}")));
+            }
+
+            var series = new LoadSeries(name, description, []);
+            foreach (var rate in o.Rates)
+            {
+                var step = await SendStepAsync(bench, app.Server, rate.ToString("0"), rate, connections, Build, s => Volatile.Write(ref current, s));
+                series.Steps.Add(step);
+                bench.Print(name, step);
+                if (step.Saturated) break;
+            }
+            if (!o.Smoke && series.Peak > 0)
+            {
+                var half = Math.Round(series.Peak / 2 / 10) * 10;
+                var step = await SendStepAsync(bench, app.Server, "half-peak", half, connections, Build, s => Volatile.Write(ref current, s));
+                series.Steps.Add(step);
+                bench.Print(name, step);
+            }
+            return series;
+        }
+        finally
+        {
+            foreach (var socket in sockets) await socket.DisposeAsync();
+        }
+    }
+
+    static async Task<LoadStep> SendStepAsync(Bench bench, ServerProcess app, string label, double rate, int connections,
+        Func<int, int, byte[]> build, Action<StepState?> setCurrent)
+    {
+        var run = Interlocked.Increment(ref runIds);
+        StepState? state = null;
+        return await RunStepAsync(bench, app, label, rate, connections, i => build(run, i),
+            timeline => setCurrent(state = new StepState(run, timeline)),
+            async timeline =>
+            {
+                // Deliveries may trail the last response a little; wait for them, bounded.
+                var deadline = Stopwatch.StartNew();
+                while (deadline.Elapsed < TimeSpan.FromSeconds(3))
+                {
+                    var missing = false;
+                    for (var i = 0; i < timeline.Count && !missing; i++)
+                        missing = timeline.Status[i] == 200 && timeline.Delivered[i] == 0;
+                    if (!missing) break;
+                    await Task.Delay(50);
+                }
+                setCurrent(null);
+            });
+    }
+
+    /// <summary>One step: the load, the measured window's CPU and memory, and the app's own count of store work.</summary>
+    static async Task<LoadStep> RunStepAsync(Bench bench, ServerProcess server, string label, double rate, int connections,
+        Func<int, byte[]> build, Action<OpenLoop.Timeline>? started, Func<OpenLoop.Timeline, Task>? finished)
+    {
+        var o = bench.Options;
+        var total = (int)Math.Ceiling(rate * (o.Warmup + o.Duration).TotalSeconds);
+        Window? window = null;
+        WindowStats? stats = null;
+        long logFrom = 0, logTo = 0;
+        string? errorSample = null;
+
+        // The receivers need the timeline before the first request goes out.
+        var timeline = new OpenLoop.Timeline(total);
+        started?.Invoke(timeline);
+        var (_, from, to) = await OpenLoop.RunAsync(server.Port, connections, o.MaxQueued, rate, o.Warmup, o.Duration, build,
+            (_, status, body) =>
+            {
+                if (status != 200) Interlocked.CompareExchange(ref errorSample, $"{status}: {Encoding.UTF8.GetString(body)}", null);
+                return (short)status;
+            },
+            begin =>
+            {
+                if (begin) { window = new Window(server.Stats); logFrom = LogLength(server); }
+                else { stats = window!.Stop(); logTo = LogLength(server); }
+            }, timeline);
+        if (finished is not null) await finished(timeline);
+
+        var duration = Percentiles.Ms(to - from) / 1000;
+        var inWindow = Enumerable.Range(0, timeline.Count).Where(i => timeline.Due[i] >= from && timeline.Due[i] < to).ToArray();
+        var ok = inWindow.Where(i => timeline.Status[i] == 200).ToArray();
+        var achieved = Enumerable.Range(0, timeline.Count).Count(i => timeline.Status[i] == 200 && timeline.Done[i] >= from && timeline.Done[i] < to) / duration;
+        var delivered = Enumerable.Range(0, timeline.Count).Count(i => timeline.Delivered[i] >= from && timeline.Delivered[i] < to) / duration;
+        var deliveries = ok.Where(i => timeline.Delivered[i] != 0).ToArray();
+        var errors = inWindow.Length - ok.Length;
+        if (errors > 0 && errorSample is null)
+            errorSample = "status " + string.Join(",", inWindow.Select(i => timeline.Status[i]).Where(s => s != 200).Distinct());
+        return new LoadStep(label, rate, achieved, finished is null ? 0 : delivered, inWindow.Length, errors,
+            finished is null ? 0 : ok.Length - deliveries.Length,
+            Percentiles.Of(ok.Select(i => Percentiles.Ms(timeline.Done[i] - timeline.Due[i]))),
+            finished is null ? Percentiles.Empty : Percentiles.Of(deliveries.Select(i => Percentiles.Ms(timeline.Delivered[i] - timeline.Due[i]))),
+            stats!, await Task.Run(() => AppLog.StoreOps(server.LogPath, logFrom, logTo, "/api/sendMsg")), errorSample);
+    }
+
+    static long LogLength(ServerProcess server)
+    {
+        try { return new FileInfo(server.LogPath).Length; } catch (IOException) { return 0; }
+    }
+
+    public static string SendBody(string toUid, string clientMsgId) =>
+        $$"""{"to_uid":"{{toUid}}","appId":"{{ImClient.AppId}}","type":"text","body":"{{Text}}","client_msg_id":"{{clientMsgId}}"}""";
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using ImFunctions.Core.Domain;
+
+namespace ImFunctions.Bench;
+
+/// <summary>
+/// Read paths against seeded data: getMsgList pages in conversations of 10k, 100k and 1M messages (seeded while the
+/// app runs, so the smallest one is measured again once the file holds everything), and the first page of
+/// getConversationList for users with 100 and 10k conversations. One request at a time: this is latency, not load.
+/// </summary>
+public static class ReadScenario
+{
+    public static async Task RunAsync(Bench bench)
+    {
+        var o = bench.Options;
+        if (o.Store != "sqlite")
+        {
+            bench.Report.Notes.Add("reads: seeding goes straight into SQLite; with --store cosmos this scenario is skipped.");
+            bench.Log("  reads     skipped: seeding is SQLite-only");
+            return;
+        }
+        // The seeder writes beside the running app (WAL): the app has cached none of these users yet.
+        await using var app = await bench.StartAppAsync("reads");
+        using var seeder = await SqliteSeeder.OpenAsync(app.SqlitePath);
+
+        // Everyone who logs in is seeded up front with their external uid; the big histories come later.
+        var reader = SqliteSeeder.NewUser("reader");
+        var historyPeers = o.HistorySizes.Select(n => SqliteSeeder.NewUser($"history-peer-{n}")).ToArray();
+        var listers = o.ConversationCounts.Select(n => SqliteSeeder.NewUser($"lister-{n}")).ToArray();
+        var listPeers = o.ConversationCounts.Select(n => Enumerable.Range(0, n).Select(j => SqliteSeeder.NewUser($"list-peer-{n}-{j}")).ToArray()).ToArray();
+        var clock = Stopwatch.StartNew();
+        seeder.Users([reader, .. historyPeers, .. listers, .. listPeers.SelectMany(p => p)]);
+        for (var k = 0; k < listers.Length; k++) seeder.ConversationList(listers[k], listPeers[k]);
+        seeder.Checkpoint();
+        bench.Report.Seeding.Add(new SeedTiming($"users and conversation rows ({string.Join(" + ", o.ConversationCounts)})",
+            o.ConversationCounts.Sum() * 2L, clock.Elapsed.TotalSeconds));
+
+        using var client = new ImClient(app.BaseAddress);
+        var me = await client.LoginAsync(reader.ExtUid);
+        var random = new Random(42);
+        long totalRows = 0;
+
+        async Task MeasureHistoryAsync(int size, string conversationId, string label)
+        {
+            var cases = new (string Name, Func<object> Body)[]
+            {
+                ("newest page", () => new { conversation_id = conversationId, limit = 30 }),
+                ("page at a random depth", () => new { conversation_id = conversationId, before_seq = random.NextInt64(31, size + 1), limit = 30 }),
+                ("gap fill (after_seq)", () => new { conversation_id = conversationId, after_seq = random.NextInt64(0, Math.Max(1, size - 30)), limit = 30 }),
+            };
+            foreach (var (name, body) in cases)
+            {
+                var latency = await SampleAsync(client, "getMsgList", body, me.Token, o.ReadSamples);
+                var result = new ReadCase("getMsgList", name + label, size, totalRows, latency);
+                bench.Report.Reads.Add(result);
+                Print(bench, result);
+            }
+        }
+
+        string? firstConversation = null;
+        for (var k = 0; k < o.HistorySizes.Length; k++)
+        {
+            var size = o.HistorySizes[k];
+            clock.Restart();
+            seeder.Conversation(reader, historyPeers[k], size);
+            seeder.Checkpoint();
+            totalRows += size;
+            bench.Report.Seeding.Add(new SeedTiming($"conversation of {size:N0} messages", size, clock.Elapsed.TotalSeconds));
+            bench.Log($"  seeded    {size:N0} messages in {clock.Elapsed.TotalSeconds:0.0} s ({size / clock.Elapsed.TotalSeconds:N0} rows/s)");
+            var conversationId = ConversationIds.Single(reader.Id, historyPeers[k].Id);
+            firstConversation ??= conversationId;
+            await MeasureHistoryAsync(size, conversationId, "");
+        }
+        if (o.HistorySizes.Length > 1 && firstConversation is not null)
+            await MeasureHistoryAsync(o.HistorySizes[0], firstConversation, $" (again, file now {totalRows:N0} rows)");
+
+        for (var k = 0; k < listers.Length; k++)
+        {
+            var lister = await client.LoginAsync(listers[k].ExtUid);
+            foreach (var limit in new[] { 20, 500 })
+            {
+                var latency = await SampleAsync(client, "getConversationList", () => new { limit }, lister.Token, o.ReadSamples);
+                var result = new ReadCase("getConversationList", $"first page, limit {limit}", o.ConversationCounts[k], totalRows, latency);
+                bench.Report.Reads.Add(result);
+                Print(bench, result);
+            }
+        }
+    }
+
+    static async Task<Percentiles> SampleAsync(ImClient client, string method, Func<object> body, string token, int samples)
+    {
+        for (var i = 0; i < Math.Min(20, samples); i++) await client.TimeAsync(method, body(), token);   // warm-up
+        var latencies = new List<double>(samples);
+        var deadline = Stopwatch.StartNew();
+        for (var i = 0; i < samples && deadline.Elapsed < TimeSpan.FromSeconds(60); i++)
+            latencies.Add(await client.TimeAsync(method, body(), token));
+        return Percentiles.Of(latencies);
+    }
+
+    static void Print(Bench bench, ReadCase r) => bench.Log(
+        $"  {r.Path,-19} {r.DataSize,9:N0}  {r.Case,-45} p50 {r.Latency.P50,6:0.00}  p95 {r.Latency.P95,6:0.00}  p99 {r.Latency.P99,6:0.00}  max {r.Latency.Max,6:0.00} ms");
+}

@@ -1,0 +1,57 @@
+namespace ImFunctions.Bench;
+
+/// <summary>Store round trips per request, read from the app's own request log (RequestLog counts them).</summary>
+public sealed record StoreOps(int Requests, double PointReads, double Queries, double Writes, int MaxPointReads, int MaxWrites);
+
+/// <summary>One fixed-rate step: what was offered, what came back, how fast, at what cost.</summary>
+public sealed record LoadStep(
+    string Label, double OfferedRate, double AchievedRate, double DeliveredRate, int Requests, int Errors, int Lost,
+    Percentiles Http, Percentiles Deliver, WindowStats Window, StoreOps? Ops, string? ErrorSample)
+{
+    public bool Saturated => AchievedRate < 0.9 * OfferedRate || Errors > Math.Max(1, Requests / 100);
+}
+
+public sealed record LoadSeries(string Name, string Description, List<LoadStep> Steps)
+{
+    /// <summary>The best sustained throughput: the highest achieved rate of a step without errors beyond 1%.</summary>
+    public double Peak => Steps.Where(s => s.Label != "half-peak" && s.Errors <= Math.Max(1, s.Requests / 100))
+        .Select(s => s.AchievedRate).DefaultIfEmpty(0).Max();
+    public LoadStep? HalfPeak => Steps.FirstOrDefault(s => s.Label == "half-peak");
+}
+
+public sealed record SocketLevel(int Sockets, long RssBytes, long BaselineRssBytes, int ServerThreads, double ConnectSeconds,
+    double IdleCpuPercent, int Failed)
+{
+    public double KibPerSocket => Sockets == 0 ? 0 : (RssBytes - BaselineRssBytes) / 1024.0 / Sockets;
+}
+
+public sealed record ReadCase(string Path, string Case, long DataSize, long TotalRows, Percentiles Latency);
+
+public sealed record SeedTiming(string What, long Rows, double Seconds);
+
+public sealed record StoreRate(string Name, string Description, int Concurrency, double OpsPerSecond, Percentiles Latency);
+
+public sealed record MicroResult(string Name, double MeanNs, double AllocatedBytes);
+
+public sealed class BenchReport
+{
+    public DateTimeOffset Started { get; } = DateTimeOffset.Now;
+    public string Command { get; set; } = "";
+    public string Store { get; set; } = "sqlite";
+    public bool Smoke { get; set; }
+    public Dictionary<string, string> Machine { get; } = new();
+    public List<LoadSeries> Load { get; } = [];
+    public List<SocketLevel> Sockets { get; } = [];
+    public List<ReadCase> Reads { get; } = [];
+    public List<SeedTiming> Seeding { get; } = [];
+    public List<StoreRate> StoreRates { get; } = [];
+    public List<MicroResult> Micro { get; } = [];
+    public List<string> Notes { get; } = [];
+    public TimeSpan Elapsed { get; set; }
+
+    public LoadSeries? Series(string name) => Load.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>Every error the run saw; smoke mode and the CI test require none.</summary>
+    public int TotalErrors => Load.Sum(s => s.Steps.Sum(x => x.Errors + x.Lost)) + Sockets.Sum(s => s.Failed);
+    public long TotalDelivered => Load.Sum(s => s.Steps.Sum(x => (long)x.Deliver.Count));
+}

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace ImFunctions.Bench;
+
+/// <summary>
+/// Fills the app's SQLite file fast: the store's own schema (created by SqliteImStore), the store's own document
+/// shape (ImJson), but batched inserts in large transactions on one connection instead of one HTTP call per
+/// message. A million messages take seconds, not hours. Writing while the app runs is fine: the file is in WAL mode.
+/// </summary>
+public sealed class SqliteSeeder : IDisposable
+{
+    const int Batch = 20_000;
+    readonly SqliteConnection connection;
+    static readonly string Text = "seeded history message, about as long as a typical chat line";
+
+    SqliteSeeder(SqliteConnection connection) => this.connection = connection;
+
+    public static async Task<SqliteSeeder> OpenAsync(string path)
+    {
+        await new SqliteImStore(new SqliteStoreOptions { Path = path }).InitializeAsync(CancellationToken.None);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        // Only the seeding connection skips fsync: a crash here loses benchmark data, nothing else.
+        pragma.CommandText = "PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;";
+        pragma.ExecuteNonQuery();
+        return new SqliteSeeder(connection);
+    }
+
+    public static User NewUser(string openid) => new()
+    {
+        Id = Ids.New(), ExtUid = openid, Nickname = "seeded " + openid, TokenVersion = 1,
+        RegisterDate = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), UpdateTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+    };
+
+    /// <summary>Users and their external-uid bindings, so loginWithJWT with the same openid finds them.</summary>
+    public void Users(IReadOnlyList<User> users)
+    {
+        foreach (var chunk in users.Chunk(Batch))
+        {
+            using var tx = connection.BeginTransaction();
+            using var user = Prepare(tx, "INSERT INTO users (id, doc) VALUES ($id, $doc)", "$id", "$doc");
+            using var ext = Prepare(tx, "INSERT INTO ext_uids (ext_uid, uid) VALUES ($ext, $uid)", "$ext", "$uid");
+            foreach (var u in chunk)
+            {
+                Run(user, u.Id, JsonSerializer.Serialize(u, ImJson.Options));
+                Run(ext, u.ExtUid, u.Id);
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> messages between a and b (alternating senders), seq 1..count, one minute apart
+    /// ending now, plus both participants' conversation rows pointing at the last one.
+    /// </summary>
+    public void Conversation(User a, User b, int count, long readSeqA = -1)
+    {
+        var conversationId = ConversationIds.Single(a.Id, b.Id);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Message? last = null;
+        for (var first = 1; first <= count; first += Batch)
+        {
+            using var tx = connection.BeginTransaction();
+            using var insert = Prepare(tx, "INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $s, $id, $t, $doc)",
+                "$c", "$s", "$id", "$t", "$doc");
+            for (var seq = first; seq < first + Batch && seq <= count; seq++)
+            {
+                var (from, to) = seq % 2 == 1 ? (a, b) : (b, a);
+                var time = now - (count - seq) * 60_000L;
+                last = new Message
+                {
+                    Id = Ids.New(), ConversationId = conversationId, Seq = seq, FromUid = from.Id, ToUid = to.Id, Appid = ImClient.AppId,
+                    Type = "text", Body = JsonSerializer.SerializeToElement(Text + " #" + seq), CreateTime = time, UpdateTime = time,
+                    Nickname = from.Nickname,
+                };
+                Run(insert, conversationId, (long)seq, last.Id, time, JsonSerializer.Serialize(last, ImJson.Options));
+            }
+            tx.Commit();
+        }
+        if (last is null) return;
+        Rows([Row(a, b, last, readSeqA < 0 ? count : readSeqA), Row(b, a, last, count)]);
+    }
+
+    /// <summary>A user with <paramref name="peers"/>.Count conversations, one message each, all peers real users.</summary>
+    public void ConversationList(User owner, IReadOnlyList<User> peers)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var rows = peers.Select((peer, i) =>
+        {
+            var time = now - i * 1000L;
+            var message = new Message
+            {
+                Id = Ids.New(), ConversationId = ConversationIds.Single(owner.Id, peer.Id), Seq = 1, FromUid = peer.Id, ToUid = owner.Id,
+                Appid = ImClient.AppId, Type = "text", Body = JsonSerializer.SerializeToElement(Text), CreateTime = time, UpdateTime = time,
+                Nickname = peer.Nickname,
+            };
+            return Row(owner, peer, message, 0);
+        }).ToList();
+        Rows(rows);
+    }
+
+    static ConversationRow Row(User owner, User peer, Message last, long readSeq) => new()
+    {
+        Id = last.ConversationId, Type = ConversationTypes.Single, UserId = owner.Id, FriendUid = peer.Id, LastSeq = last.Seq,
+        ReadSeq = readSeq, LastMsg = last, LastMsgNote = Text[..30], LastMsgCreateTime = last.CreateTime, UpdateTime = last.CreateTime,
+        CreateTime = last.CreateTime,
+    };
+
+    void Rows(IReadOnlyList<ConversationRow> rows)
+    {
+        foreach (var chunk in rows.Chunk(Batch))
+        {
+            using var tx = connection.BeginTransaction();
+            using var insert = Prepare(tx, """
+                INSERT INTO conversations (user_id, id, update_time, version, doc) VALUES ($u, $id, $t, 1, $doc)
+                ON CONFLICT (user_id, id) DO UPDATE SET update_time = excluded.update_time, version = version + 1, doc = excluded.doc
+                """, "$u", "$id", "$t", "$doc");
+            foreach (var row in chunk) Run(insert, row.UserId, row.Id, row.UpdateTime, JsonSerializer.Serialize(row, ImJson.Options));
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Moves the WAL into the main file, so reads afterwards see the steady state, not a huge log.</summary>
+    public void Checkpoint()
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+        command.ExecuteNonQuery();
+    }
+
+    public long MessageCount()
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM messages";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    SqliteCommand Prepare(SqliteTransaction tx, string sql, params string[] names)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        foreach (var name in names) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        command.Prepare();
+        return command;
+    }
+
+    static void Run(SqliteCommand command, params object[] values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => connection.Dispose();
+}

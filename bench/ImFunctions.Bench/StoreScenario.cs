@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Push;
+using ImFunctions.Core.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImFunctions.Bench;
+
+/// <summary>
+/// The store alone, in this process, no HTTP: (1) raw SQLite doing exactly a 1:1 send's statements (read the
+/// sender's row, insert the message, update both rows, each its own commit as the store does), the floor any
+/// SQLite-backed send sits on; (2) the same in one transaction, what batching the commits would buy; (3) our
+/// store port under the real Messenger, to split the app's cost into store and everything above it.
+/// </summary>
+public static class StoreScenario
+{
+    public static async Task RunAsync(Bench bench)
+    {
+        var o = bench.Options;
+        var directory = Path.Combine(bench.WorkDirectory, "store");
+        Directory.CreateDirectory(directory);
+
+        bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, "raw.db"), o.StoreDuration, oneTransaction: false)));
+        bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, "raw-tx.db"), o.StoreDuration, oneTransaction: true)));
+        foreach (var concurrency in o.Smoke ? [2] : new[] { 1, 4, 16 })
+            bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(Path.Combine(directory, $"port-{concurrency}.db"), o.StoreDuration, concurrency)));
+    }
+
+    static StoreRate Print(Bench bench, StoreRate r)
+    {
+        bench.Log($"  store     {r.Name,-34} x{r.Concurrency,-3} {r.OpsPerSecond,8:N0} sends/s  p50 {r.Latency.P50,6:0.000}  p99 {r.Latency.P99,7:0.000}  max {r.Latency.Max,7:0.0} ms");
+        return r;
+    }
+
+    static async Task<StoreRate> RawSendShapeAsync(string path, TimeSpan duration, bool oneTransaction)
+    {
+        await new SqliteImStore(new SqliteStoreOptions { Path = path }).InitializeAsync(CancellationToken.None);
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        Exec(connection, "PRAGMA synchronous = NORMAL");
+
+        var (a, b) = (Ids.New(), Ids.New());
+        var conversationId = ConversationIds.Single(a, b);
+        var template = SampleMessage(conversationId, a, b, 1);
+        var rowDoc = JsonSerializer.Serialize(new ConversationRow { Id = conversationId, UserId = a, FriendUid = b, LastMsg = template }, ImJson.Options);
+        var messageDoc = JsonSerializer.Serialize(template, ImJson.Options);
+        using (var rows = Prepare(connection, "INSERT INTO conversations (user_id, id, update_time, version, doc) VALUES ($u, $id, 0, 1, $doc)", "$u", "$id", "$doc"))
+            foreach (var owner in new[] { a, b })
+            {
+                Set(rows, owner, conversationId, rowDoc);
+                rows.ExecuteNonQuery();
+            }
+
+        using var read = Prepare(connection, "SELECT doc, version FROM conversations WHERE user_id = $u AND id = $id", "$u", "$id");
+        using var insert = Prepare(connection, "INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $s, $id, $t, $doc)", "$c", "$s", "$id", "$t", "$doc");
+        using var update = Prepare(connection, "UPDATE conversations SET doc = $doc, update_time = $t, version = version + 1 WHERE user_id = $u AND id = $id AND version = $v", "$doc", "$t", "$u", "$id", "$v");
+        using var begin = Prepare(connection, "BEGIN IMMEDIATE");
+        using var commit = Prepare(connection, "COMMIT");
+
+        var latencies = new List<double>();
+        var clock = Stopwatch.StartNew();
+        long seq = 0, version = 1;
+        while (clock.Elapsed < duration)
+        {
+            var started = Stopwatch.GetTimestamp();
+            seq++;
+            if (oneTransaction) begin.ExecuteNonQuery();
+            Set(read, a, conversationId);
+            using (var reader = read.ExecuteReader()) { reader.Read(); _ = reader.GetString(0); }
+            Set(insert, conversationId, seq, Ids.New(), seq, messageDoc);
+            insert.ExecuteNonQuery();
+            Set(update, rowDoc, seq, a, conversationId, version);
+            update.ExecuteNonQuery();
+            Set(update, rowDoc, seq, b, conversationId, version);
+            update.ExecuteNonQuery();
+            if (oneTransaction) commit.ExecuteNonQuery();
+            version++;
+            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        return new StoreRate(oneTransaction ? "raw SQLite, send in 1 transaction" : "raw SQLite, send shape (3 commits)",
+            oneTransaction ? "BEGIN; read row, insert message, update 2 rows; COMMIT" : "read row; insert message; update row; update row (autocommit each)",
+            1, seq / clock.Elapsed.TotalSeconds, Percentiles.Of(latencies));
+    }
+
+    static async Task<StoreRate> MessengerAsync(string path, TimeSpan duration, int concurrency)
+    {
+        var store = new SqliteImStore(new SqliteStoreOptions { Path = path });
+        await store.InitializeAsync(CancellationToken.None);
+        var options = new UniImOptions();
+        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
+        var pushes = new PushDispatcher(new DiscardingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        await pushes.StartAsync(CancellationToken.None);
+        var messenger = new Messenger(store, users, new TalkPolicy(options), pushes, options, TimeProvider.System);
+
+        // One pair per worker: the store's cost per send, without seq contention between workers.
+        var pairs = new (User From, User To)[concurrency];
+        for (var i = 0; i < concurrency; i++)
+        {
+            pairs[i] = (SqliteSeeder.NewUser($"from-{i}"), SqliteSeeder.NewUser($"to-{i}"));
+            await users.SaveAsync(pairs[i].From, default);
+            await users.SaveAsync(pairs[i].To, default);
+        }
+        var body = JsonSerializer.SerializeToElement("bench message: the quick brown fox jumps over the lazy dog 0123456789");
+        var latencies = new List<double>[concurrency];
+        var sent = 0L;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
+        {
+            latencies[w] = [];
+            var (from, to) = pairs[w];
+            for (var n = 0; clock.Elapsed < duration; n++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var result = await messenger.SendAsync(from, new SendMessage(to.Id, null, ImClient.AppId, "text", body, $"c{w}.{n}"), default);
+                if (result.Error is { } e) throw new InvalidOperationException($"send failed: {e.Code} {e.Message}");
+                latencies[w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Interlocked.Increment(ref sent);
+            }
+        })));
+        var seconds = clock.Elapsed.TotalSeconds;
+        await pushes.StopAsync(CancellationToken.None);
+        return new StoreRate("store port (SqliteImStore + Messenger)", "Messenger.SendAsync on SqliteImStore, pushes discarded, one pair per worker",
+            concurrency, sent / seconds, Percentiles.Of(latencies.SelectMany(l => l)));
+    }
+
+    static Message SampleMessage(string conversationId, string from, string to, long seq) => new()
+    {
+        Id = Ids.New(), ConversationId = conversationId, Seq = seq, ClientMsgId = "c-0000000001", FromUid = from, ToUid = to,
+        Appid = ImClient.AppId, Type = "text", Body = JsonSerializer.SerializeToElement("bench message: the quick brown fox jumps over the lazy dog 0123456789"),
+        CreateTime = 1_700_000_000_000, UpdateTime = 1_700_000_000_000, Nickname = "bench sender",
+    };
+
+    static void Exec(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] names)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in names) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        command.Prepare();
+        return command;
+    }
+
+    static void Set(SqliteCommand command, params object[] values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
+    }
+
+    sealed class DiscardingPushGateway : IPushGateway
+    {
+        public Task SendToUserAsync(string userId, ReadOnlyMemory<byte> json, CancellationToken ct) => Task.CompletedTask;
+        public Task SendToGroupAsync(string group, ReadOnlyMemory<byte> json, CancellationToken ct) => Task.CompletedTask;
+        public Task AddUserToGroupAsync(string userId, string group, CancellationToken ct) => Task.CompletedTask;
+        public Task RemoveUserFromGroupAsync(string userId, string group, CancellationToken ct) => Task.CompletedTask;
+        public Task RemoveUserFromAllGroupsAsync(string userId, CancellationToken ct) => Task.CompletedTask;
+        public Task CloseUserConnectionsAsync(string userId, string? reason, CancellationToken ct) => Task.CompletedTask;
+        public Task<bool> UserExistsAsync(string userId, CancellationToken ct) => Task.FromResult(true);
+        public Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct) =>
+            Task.FromResult(new ClientAccess(new Uri("ws://127.0.0.1/"), DateTimeOffset.UtcNow + lifetime));
+    }
+}

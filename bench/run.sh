@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole benchmark in one command: builds the app and the bench in Release, starts fresh app instances on
+# loopback, and rewrites the results section of docs/benchmarks.md (plus docs/img/bench-*.png).
+#
+#   bash bench/run.sh                 # everything, SQLite store (about 10 minutes on 2 cores)
+#   bash bench/run.sh send limit      # only some scenarios: limit send connections reads store micro
+#   bash bench/run.sh --store cosmos  # against tests/node/cosmos-server.js
+#   bash bench/run.sh --smoke         # ten seconds of everything, nothing written to docs/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 10k idle sockets need 10k descriptors in the app and as many again in the generator.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+out=(--out docs/benchmarks.md --plots docs/img --json artifacts/bench/results.json)
+for arg in "$@"; do [[ "$arg" == "--smoke" ]] && out=(); done
+
+dotnet build bench/ImFunctions.Bench -c Release --nologo -v quiet
+BENCH_COMMAND="bash bench/run.sh $*" exec dotnet bench/ImFunctions.Bench/bin/Release/net10.0/ImFunctions.Bench.dll "$@" "${out[@]}"

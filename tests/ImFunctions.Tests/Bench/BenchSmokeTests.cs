@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+
+namespace ImFunctions.Tests.Bench;
+
+/// <summary>
+/// The benchmark tool still works: its smoke mode (a few seconds of every scenario against a fresh app) runs as a
+/// process and reports sane numbers. No timing is asserted; the real numbers live in docs/benchmarks.md.
+/// </summary>
+public sealed class BenchSmokeTests
+{
+    [Test]
+    public async Task Smoke_run_delivers_messages_and_reports_no_errors()
+    {
+        var bench = typeof(BenchSmokeTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "BenchAssembly").Value!;
+        Assert.That(File.Exists(bench), Is.True, $"{bench} is missing; the test project builds it through its project reference");
+        var json = Path.Combine(Path.GetTempPath(), "imfunctions-bench-smoke-" + Guid.NewGuid().ToString("N") + ".json");
+        try
+        {
+            var (code, output) = await RunAsync("dotnet", [bench, "--smoke", "--json", json], TimeSpan.FromSeconds(120));
+            Assert.That(code, Is.EqualTo(0), output);
+
+            using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+            var root = report.RootElement;
+            Assert.That(root.GetProperty("TotalErrors").GetInt32(), Is.EqualTo(0), output);
+            Assert.That(root.GetProperty("TotalDelivered").GetInt64(), Is.GreaterThan(0), output);
+            var series = root.GetProperty("Load").EnumerateArray().ToDictionary(s => s.GetProperty("Name").GetString()!);
+            Assert.That(series.Keys, Is.SupersetOf(new[] { "bare", "pairs", "hot" }));
+            foreach (var (name, s) in series)
+                Assert.That(s.GetProperty("Steps").EnumerateArray().All(step => step.GetProperty("AchievedRate").GetDouble() > 0), Is.True,
+                    $"{name} answered nothing:\n{output}");
+            Assert.That(root.GetProperty("Sockets").EnumerateArray().Select(s => s.GetProperty("Failed").GetInt32()), Is.All.EqualTo(0));
+            Assert.That(root.GetProperty("Reads").GetArrayLength(), Is.GreaterThan(0), output);
+            Assert.That(root.GetProperty("StoreRates").EnumerateArray().All(s => s.GetProperty("OpsPerSecond").GetDouble() > 0), Is.True, output);
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    static async Task<(int Code, string Output)> RunAsync(string file, string[] args, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try { await process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the bench smoke run took longer than {timeout}:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
