@@ -10,6 +10,7 @@ using ImFunctions.Api.Users;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.LocalHub;
+using ImFunctions.Core.Push.WebPubSub;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
@@ -91,14 +92,16 @@ public static class ImFunctionsApp
         switch (config["Push:Provider"] ?? "local")
         {
             case "local":
-                services.AddSingleton(new LocalHubOptions
-                {
-                    Hub = config["WebPubSub:Hub"] ?? "im",
-                    AccessKey = config["LocalHub:AccessKey"] ?? throw new InvalidOperationException("LocalHub:AccessKey is required."),
-                });
+                // The app serves a hub itself and pushes to it through the same REST client as in Azure.
+                services.AddSingleton(LocalHubOptions.FromConfiguration(config));
+                services.AddSingleton(config.GetSection("WebPubSub").Get<WebPubSubSettings>() ?? new WebPubSubSettings());
                 services.AddSingleton<LocalPushHub>();
                 services.AddSingleton<LocalHubTokens>();
                 services.AddSingleton<IPushGateway, LocalHubPushGateway>();
+                break;
+            case "webpubsub":
+                services.AddSingleton<IPushGateway>(WebPubSubRestClient.FromSettings(
+                    config.GetSection("WebPubSub").Get<WebPubSubSettings>() ?? new WebPubSubSettings()));
                 break;
             case var other:
                 throw new InvalidOperationException($"Push:Provider must be 'local' or 'webpubsub' (got '{other}').");

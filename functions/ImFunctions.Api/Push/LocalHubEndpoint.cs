@@ -3,44 +3,95 @@ using ImFunctions.Core.Push.LocalHub;
 
 namespace ImFunctions.Api.Push;
 
-/// <summary>The in-process hub's client endpoint, at Web PubSub's own path so client code works unchanged.</summary>
+/// <summary>
+/// The local hub, served by this app at Web PubSub's own paths so client and server code work unchanged:
+/// clients at <c>/client/hubs/{hub}</c>, the REST API at <c>/api/hubs/{hub}/...</c> (<see cref="LocalHubRestApi"/>).
+/// </summary>
 public static class LocalHubEndpoint
 {
-    public static readonly string[] Subprotocols = ["json.webpubsub.azure.v1"];
-
     public static IEndpointRouteBuilder MapLocalPushHub(this IEndpointRouteBuilder app)
     {
         app.Map("/client/hubs/{hub}", Connect).AllowAnonymous().DisableRateLimiting();
+        app.MapLocalHubRestApi();
         return app;
     }
 
-    static async Task Connect(string hub, HttpContext context, LocalPushHub pushHub, LocalHubTokens tokens, LocalHubOptions options)
+    static async Task Connect(string hub, HttpContext context, LocalPushHub pushHub, LocalHubTokens tokens)
     {
-        if (!context.WebSockets.IsWebSocketRequest || !string.Equals(hub, options.Hub, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(hub, pushHub.Hub, StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        if (!context.WebSockets.IsWebSocketRequest)
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
-        var token = context.Request.Query["access_token"].ToString();
-        if (token.Length == 0 && context.Request.Headers.Authorization.ToString() is { } header
-            && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            token = header["Bearer ".Length..];
-        var userId = token.Length == 0 ? null : await tokens.ValidateAsync(token, options.Hub);
-        if (userId is null)
+
+        var query = context.Request.Query;
+        var recovering = query.ContainsKey("awps_connection_id");
+        LocalHubClientIdentity? identity = null;
+        if (!recovering)
         {
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            return;
+            // A recovery is authorized by its reconnection token; the access token in its URL may have expired since.
+            identity = await tokens.ValidateClientTokenAsync(AccessToken(context.Request) ?? "");
+            if (identity is null)
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
         }
 
-        // The client SDK refuses a server that does not echo its subprotocol.
-        var subprotocol = context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault(p => Subprotocols.Contains(p));
+        // @azure/web-pubsub-client refuses a server that does not echo its subprotocol.
+        var protocol = ChooseProtocol(context.WebSockets.WebSocketRequestedProtocols, out var subprotocol);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = subprotocol });
-        var connection = pushHub.Register(socket, userId, subprotocol);
-        await pushHub.RunAsync(connection, context.RequestAborted);
-        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        var transport = new LocalHubTransport(socket);
+        var writer = transport.RunWriterAsync();
+
+        var connection = recovering
+            ? protocol == LocalHubProtocol.ReliableJson
+                ? pushHub.Recover(query["awps_connection_id"].ToString(), query["awps_reconnection_token"].ToString(), transport)
+                : null
+            : pushHub.Connect(identity!, protocol, transport);
+        if (connection is null)
         {
-            try { await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None); }
-            catch (WebSocketException) { }
+            // Accept, then close with 1008: the reliable client stops recovering and starts a new connection.
+            transport.Close(WebSocketCloseStatus.PolicyViolation, "The connection cannot be recovered.");
+            await transport.ReadAsync((_, _) => FrameVerdict.Continue);
         }
+        else
+        {
+            var end = await transport.ReadAsync((frame, type) => pushHub.Receive(connection, frame, type));
+            pushHub.SocketEnded(connection, transport, end);
+        }
+        transport.Complete();
+        await writer;
+    }
+
+    static LocalHubProtocol ChooseProtocol(IList<string> requested, out string? subprotocol)
+    {
+        foreach (var candidate in requested)
+        {
+            if (candidate.Equals(LocalHubFrames.ReliableJsonSubprotocol, StringComparison.OrdinalIgnoreCase))
+            {
+                subprotocol = candidate;
+                return LocalHubProtocol.ReliableJson;
+            }
+            if (candidate.Equals(LocalHubFrames.JsonSubprotocol, StringComparison.OrdinalIgnoreCase))
+            {
+                subprotocol = candidate;
+                return LocalHubProtocol.Json;
+            }
+        }
+        subprotocol = null;
+        return LocalHubProtocol.Raw;
+    }
+
+    static string? AccessToken(HttpRequest request)
+    {
+        if (request.Query["access_token"].ToString() is { Length: > 0 } token) return token;
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 }

@@ -1,46 +1,33 @@
+using ImFunctions.Core.Push.WebPubSub;
+
 namespace ImFunctions.Core.Push.LocalHub;
 
-/// <summary>The push port served by the in-process hub.</summary>
-public sealed class LocalHubPushGateway(LocalPushHub hub, LocalHubTokens tokens, LocalHubOptions options, TimeProvider clock)
-    : IPushGateway
+/// <summary>
+/// The push port in local mode: the production REST client, pointed at this app's own hub endpoints, so local runs
+/// and tests exercise the same code path as Azure. The address is known only once the server listens.
+/// </summary>
+public sealed class LocalHubPushGateway(LocalHubOptions options, WebPubSubSettings settings) : IPushGateway
 {
-    public Task SendToUserAsync(string userId, ReadOnlyMemory<byte> json, CancellationToken ct)
+    WebPubSubRestClient? client;
+
+    public WebPubSubRestClient Client
     {
-        hub.SendToUser(userId, json);
-        return Task.CompletedTask;
+        get
+        {
+            if (Volatile.Read(ref client) is { } created) return created;
+            var connectionString = options.ConnectionString
+                ?? throw new InvalidOperationException("The local hub does not know its address yet.");
+            var fresh = new WebPubSubRestClient(WebPubSubConnectionString.Parse(connectionString), options.Hub, settings.ToClientOptions());
+            return Interlocked.CompareExchange(ref client, fresh, null) ?? fresh;
+        }
     }
 
-    public Task SendToGroupAsync(string group, ReadOnlyMemory<byte> json, CancellationToken ct)
-    {
-        hub.SendToGroup(group, json);
-        return Task.CompletedTask;
-    }
-
-    public Task AddUserToGroupAsync(string userId, string group, CancellationToken ct)
-    {
-        hub.AddUserToGroup(userId, group);
-        return Task.CompletedTask;
-    }
-
-    public Task RemoveUserFromGroupAsync(string userId, string group, CancellationToken ct)
-    {
-        hub.RemoveUserFromGroup(userId, group);
-        return Task.CompletedTask;
-    }
-
-    public Task RemoveUserFromAllGroupsAsync(string userId, CancellationToken ct)
-    {
-        hub.RemoveUserFromAllGroups(userId);
-        return Task.CompletedTask;
-    }
-
-    public Task CloseUserConnectionsAsync(string userId, string? reason, CancellationToken ct) =>
-        hub.CloseUserConnectionsAsync(userId, reason);
-
-    public Task<bool> UserExistsAsync(string userId, CancellationToken ct) => Task.FromResult(hub.UserExists(userId));
-
-    public Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct) =>
-        Task.FromResult(tokens.CreateClientAccess(
-            options.PublicBaseUrl ?? throw new InvalidOperationException("The local hub does not know its address yet."),
-            userId, lifetime, clock.GetUtcNow()));
+    public Task SendToUserAsync(string userId, ReadOnlyMemory<byte> json, CancellationToken ct) => Client.SendToUserAsync(userId, json, ct);
+    public Task SendToGroupAsync(string group, ReadOnlyMemory<byte> json, CancellationToken ct) => Client.SendToGroupAsync(group, json, ct);
+    public Task AddUserToGroupAsync(string userId, string group, CancellationToken ct) => Client.AddUserToGroupAsync(userId, group, ct);
+    public Task RemoveUserFromGroupAsync(string userId, string group, CancellationToken ct) => Client.RemoveUserFromGroupAsync(userId, group, ct);
+    public Task RemoveUserFromAllGroupsAsync(string userId, CancellationToken ct) => Client.RemoveUserFromAllGroupsAsync(userId, ct);
+    public Task CloseUserConnectionsAsync(string userId, string? reason, CancellationToken ct) => Client.CloseUserConnectionsAsync(userId, reason, ct);
+    public Task<bool> UserExistsAsync(string userId, CancellationToken ct) => Client.UserExistsAsync(userId, ct);
+    public Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct) => Client.GetClientAccessAsync(userId, lifetime, ct);
 }

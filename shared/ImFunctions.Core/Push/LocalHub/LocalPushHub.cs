@@ -1,186 +1,358 @@
-using System.Collections.Concurrent;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Channels;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace ImFunctions.Core.Push.LocalHub;
 
 /// <summary>
-/// The in-process stand-in for Azure Web PubSub: tracks live client connections by user and group and
-/// delivers server messages to them in Web PubSub's JSON client protocol.
+/// The in-process stand-in for one Azure Web PubSub hub: connections by user and group, the JSON client protocols
+/// (plain and reliable, with recovery), and the operations its REST API exposes.
 /// </summary>
-public sealed class LocalPushHub(ILogger<LocalPushHub> logger)
+public sealed class LocalPushHub(LocalHubOptions options, TimeProvider clock, ILogger<LocalPushHub> logger)
 {
-    readonly ConcurrentDictionary<string, LocalHubConnection> connections = new();
-    readonly ConcurrentDictionary<string, ConcurrentDictionary<string, LocalHubConnection>> byUser = new();
-    readonly ConcurrentDictionary<string, ConcurrentDictionary<string, LocalHubConnection>> byGroup = new();
-    readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> userGroups = new();
+    readonly Lock gate = new();
+    readonly Dictionary<string, LocalHubConnection> connections = new(StringComparer.Ordinal);
+    readonly Dictionary<string, HashSet<LocalHubConnection>> byUser = new(StringComparer.Ordinal);
+    readonly Dictionary<string, HashSet<LocalHubConnection>> byGroup = new(StringComparer.Ordinal);
+    // Add-user-to-group holds for the user's later connections too.
+    readonly Dictionary<string, HashSet<string>> userGroups = new(StringComparer.Ordinal);
 
-    public int ConnectionCount => connections.Count;
+    public string Hub => options.Hub;
 
-    public LocalHubConnection Register(WebSocket socket, string userId, string? subprotocol)
+    public int ConnectionCount
     {
-        var connection = new LocalHubConnection(Guid.NewGuid().ToString("N"), userId, socket, subprotocol);
-        connections[connection.Id] = connection;
-        byUser.GetOrAdd(userId, _ => new())[connection.Id] = connection;
-        foreach (var group in userGroups.GetValueOrDefault(userId)?.Keys ?? Enumerable.Empty<string>())
-            byGroup.GetOrAdd(group, _ => new())[connection.Id] = connection;
+        get { lock (gate) return connections.Count; }
+    }
+
+    // ---- Connection lifecycle ----
+
+    public LocalHubConnection Connect(LocalHubClientIdentity identity, LocalHubProtocol protocol, LocalHubTransport transport)
+    {
+        var reconnectionToken = protocol == LocalHubProtocol.ReliableJson
+            ? Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))
+            : null;
+        var connection = new LocalHubConnection(Guid.NewGuid().ToString("N"), identity, protocol, reconnectionToken, options);
+        // Attached before it is findable, so connected is its first frame and nothing sent to it is lost.
+        connection.Attach(transport);
+        lock (gate)
+        {
+            connections[connection.Id] = connection;
+            if (connection.UserId is { } user)
+            {
+                Index(byUser, user).Add(connection);
+                foreach (var group in userGroups.GetValueOrDefault(user) ?? []) Join(connection, group);
+            }
+            foreach (var group in identity.Groups) Join(connection, group);
+        }
         return connection;
     }
 
-    public void Unregister(LocalHubConnection connection)
+    /// <summary>Puts a new socket under a dropped reliable connection; null when it is unknown, closed or the token is wrong.</summary>
+    public LocalHubConnection? Recover(string connectionId, string reconnectionToken, LocalHubTransport transport)
     {
-        connections.TryRemove(connection.Id, out _);
-        if (byUser.TryGetValue(connection.UserId, out var mine)) mine.TryRemove(connection.Id, out _);
-        foreach (var members in byGroup.Values) members.TryRemove(connection.Id, out _);
+        LocalHubConnection? connection;
+        lock (gate) connection = connections.GetValueOrDefault(connectionId);
+        if (connection?.ReconnectionToken is not { } expected
+            || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(reconnectionToken)))
+            return null;
+        return connection.Attach(transport) ? connection : null;
     }
 
-    public void SendToUser(string userId, ReadOnlyMemory<byte> json)
+    /// <summary>
+    /// A socket ended. A reliable connection whose socket broke (or closed with anything but 1000) waits for its
+    /// client to recover it; every other connection ends with its socket.
+    /// </summary>
+    public void SocketEnded(LocalHubConnection connection, LocalHubTransport transport, TransportEnd end)
     {
-        if (byUser.TryGetValue(userId, out var targets)) Deliver(targets.Values, json);
+        if (end == TransportEnd.ClosedByHub || !connection.IsCurrent(transport)) return;
+        var recoverable = connection.IsReliable
+            && !(end == TransportEnd.ClientClosed && transport.ClientCloseStatus == WebSocketCloseStatus.NormalClosure);
+        if (!recoverable)
+        {
+            Close(connection, "The client closed the connection.", WebSocketCloseStatus.NormalClosure);
+            return;
+        }
+        if (connection.Detach(transport) is { } mark) _ = ExpireAsync(connection, mark);
     }
 
-    public void SendToGroup(string group, ReadOnlyMemory<byte> json)
+    async Task ExpireAsync(LocalHubConnection connection, int mark)
     {
-        if (byGroup.TryGetValue(group, out var targets)) Deliver(targets.Values, json);
+        await Task.Delay(options.RecoveryWindow, clock);
+        if (connection.StillDetached(mark) && Close(connection, "The connection was not recovered in time.", WebSocketCloseStatus.NormalClosure))
+            logger.LogDebug("Connection {ConnectionId} expired after a drop", connection.Id);
     }
 
-    /// <summary>Adds the user's current and future connections to a group (Web PubSub's add-user-to-group).</summary>
+    /// <summary>Ends a connection for good (disconnected message, then close); a later recovery attempt is refused.</summary>
+    public bool Close(LocalHubConnection connection, string reason, WebSocketCloseStatus status)
+    {
+        lock (gate)
+        {
+            if (!connections.Remove(connection.Id)) return false;
+            if (connection.UserId is { } user) Unindex(byUser, user, connection);
+            foreach (var group in connection.Groups) Unindex(byGroup, group, connection);
+            connection.Groups.Clear();
+        }
+        connection.Close(reason, status);
+        return true;
+    }
+
+    // ---- Client protocol ----
+
+    /// <summary>One frame from a client of the JSON protocols: ping, sequenceAck, joinGroup, leaveGroup, sendToGroup, event.</summary>
+    public FrameVerdict Receive(LocalHubConnection connection, ReadOnlyMemory<byte> frame, WebSocketMessageType type)
+    {
+        if (connection.Protocol == LocalHubProtocol.Raw) return FrameVerdict.Continue;   // no event handler upstream
+        if (type != WebSocketMessageType.Text)
+            return FrameVerdict.CloseWith(WebSocketCloseStatus.InvalidMessageType, "The JSON subprotocol requires text messages.");
+        try
+        {
+            using var document = JsonDocument.Parse(frame);
+            return Receive(connection, ClientRequest.Read(document.RootElement));
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
+        {
+            return FrameVerdict.CloseWith(WebSocketCloseStatus.InvalidPayloadData, "The client message is not a valid JSON protocol message.");
+        }
+    }
+
+    FrameVerdict Receive(LocalHubConnection connection, ClientRequest request)
+    {
+        switch (request.Type)
+        {
+            case "ping":
+                connection.SendSystem(LocalHubFrames.Pong);
+                return FrameVerdict.Continue;
+            case "sequenceAck":
+                if (connection.IsReliable) connection.Acknowledge(request.SequenceId ?? throw new FormatException("sequenceId"));
+                return FrameVerdict.Continue;
+        }
+
+        if (request.AckId is { } seen && connection.HasProcessed(seen))
+        {
+            connection.SendSystem(LocalHubFrames.Ack(seen, "Duplicate", $"Message with ack-id: {seen} has been processed"));
+            return FrameVerdict.Continue;
+        }
+        var error = request.Type switch
+        {
+            "joinGroup" => Allowed(connection, "joinLeaveGroup", request.RequireGroup()) ? JoinGroup(connection, request.Group!) : Forbidden("join", request.Group!),
+            "leaveGroup" => Allowed(connection, "joinLeaveGroup", request.RequireGroup()) ? LeaveGroup(connection, request.Group!) : Forbidden("leave", request.Group!),
+            "sendToGroup" => Allowed(connection, "sendToGroup", request.RequireGroup()) ? SendToGroup(connection, request) : Forbidden("send to", request.Group!),
+            "event" => null,   // no event handler upstream: accepted and dropped, as by a hub without one
+            _ => ("BadRequest", $"Unsupported message type '{request.Type}'."),
+        };
+        if (request.AckId is { } ackId)
+        {
+            if (error is null) connection.MarkProcessed(ackId);
+            connection.SendSystem(LocalHubFrames.Ack(ackId, error?.Name, error?.Message));
+        }
+        return FrameVerdict.Continue;
+    }
+
+    static bool Allowed(LocalHubConnection connection, string permission, string group) =>
+        connection.Roles.Contains("webpubsub." + permission) || connection.Roles.Contains($"webpubsub.{permission}.{group}");
+
+    static (string Name, string Message)? Forbidden(string action, string group) =>
+        ("Forbidden", $"The client has no permission to {action} group '{group}'.");
+
+    (string Name, string Message)? JoinGroup(LocalHubConnection connection, string group)
+    {
+        lock (gate)
+            if (connections.ContainsKey(connection.Id)) Join(connection, group);
+        return null;
+    }
+
+    (string Name, string Message)? LeaveGroup(LocalHubConnection connection, string group)
+    {
+        lock (gate) Leave(connection, group);
+        return null;
+    }
+
+    (string Name, string Message)? SendToGroup(LocalHubConnection sender, ClientRequest request)
+    {
+        LocalHubConnection[] targets;
+        lock (gate) targets = Members(request.Group!).Where(c => !(request.NoEcho && c == sender)).ToArray();
+        Deliver(targets, request.ReadData(), request.Group, sender.UserId);
+        return null;
+    }
+
+    // ---- Server operations (the REST API) ----
+
+    public void SendToAll(HubData data, IReadOnlyCollection<string> excluded) =>
+        Deliver(Snapshot(() => connections.Values.Where(c => !excluded.Contains(c.Id))), data, group: null, fromUserId: null);
+
+    public void SendToUser(string userId, HubData data) =>
+        Deliver(Snapshot(() => byUser.GetValueOrDefault(userId) ?? []), data, group: null, fromUserId: null);
+
+    public void SendToConnection(string connectionId, HubData data) =>
+        Deliver(Snapshot(() => connections.TryGetValue(connectionId, out var c) ? [c] : []), data, group: null, fromUserId: null);
+
+    public void SendToGroup(string group, HubData data, IReadOnlyCollection<string> excluded) =>
+        Deliver(Snapshot(() => Members(group).Where(c => !excluded.Contains(c.Id))), data, group, fromUserId: null);
+
     public void AddUserToGroup(string userId, string group)
     {
-        userGroups.GetOrAdd(userId, _ => new())[group] = 0;
-        var members = byGroup.GetOrAdd(group, _ => new());
-        foreach (var connection in byUser.GetValueOrDefault(userId)?.Values ?? Enumerable.Empty<LocalHubConnection>())
-            members[connection.Id] = connection;
+        lock (gate)
+        {
+            Index(userGroups, userId).Add(group);
+            foreach (var connection in byUser.GetValueOrDefault(userId) ?? []) Join(connection, group);
+        }
     }
 
     public void RemoveUserFromGroup(string userId, string group)
     {
-        if (userGroups.TryGetValue(userId, out var groups)) groups.TryRemove(group, out _);
-        if (byGroup.TryGetValue(group, out var members))
-            foreach (var connection in members.Values.Where(c => c.UserId == userId)) members.TryRemove(connection.Id, out _);
+        lock (gate)
+        {
+            if (userGroups.TryGetValue(userId, out var groups) && groups.Remove(group) && groups.Count == 0) userGroups.Remove(userId);
+            foreach (var connection in byUser.GetValueOrDefault(userId) ?? []) Leave(connection, group);
+        }
     }
 
     public void RemoveUserFromAllGroups(string userId)
     {
-        foreach (var group in userGroups.GetValueOrDefault(userId)?.Keys.ToArray() ?? []) RemoveUserFromGroup(userId, group);
-    }
-
-    public bool UserExists(string userId) => byUser.TryGetValue(userId, out var mine) && !mine.IsEmpty;
-
-    public async Task CloseUserConnectionsAsync(string userId, string? reason)
-    {
-        if (!byUser.TryGetValue(userId, out var mine)) return;
-        await Task.WhenAll(mine.Values.Select(c => c.CloseAsync(reason ?? "ClosedByAppServer")));
-    }
-
-    /// <summary>Serves one accepted socket until it closes: the connected message, then pings and pongs.</summary>
-    public async Task RunAsync(LocalHubConnection connection, CancellationToken ct)
-    {
-        var writer = connection.RunWriterAsync(logger, ct);
-        try
+        lock (gate)
         {
-            connection.Enqueue(Encoding.UTF8.GetBytes(
-                $$"""{"type":"system","event":"connected","userId":{{Json(connection.UserId)}},"connectionId":"{{connection.Id}}"}"""));
-            await connection.ReadLoopAsync(ct);
-        }
-        finally
-        {
-            Unregister(connection);
-            connection.Complete();
-            await writer;
+            userGroups.Remove(userId);
+            foreach (var connection in byUser.GetValueOrDefault(userId) ?? [])
+                foreach (var group in connection.Groups.ToArray()) Leave(connection, group);
         }
     }
 
-    /// <summary>Subprotocol clients get Web PubSub's server-message frame; plain WebSocket clients get the payload alone.</summary>
-    static void Deliver(IEnumerable<LocalHubConnection> targets, ReadOnlyMemory<byte> json)
+    /// <summary>False when there is no such connection (the service answers 404).</summary>
+    public bool AddConnectionToGroup(string connectionId, string group)
     {
-        ReadOnlyMemory<byte>? frame = null;
+        lock (gate)
+        {
+            if (!connections.TryGetValue(connectionId, out var connection)) return false;
+            Join(connection, group);
+            return true;
+        }
+    }
+
+    public void RemoveConnectionFromGroup(string connectionId, string group)
+    {
+        lock (gate)
+            if (connections.TryGetValue(connectionId, out var connection)) Leave(connection, group);
+    }
+
+    public void RemoveConnectionFromAllGroups(string connectionId)
+    {
+        lock (gate)
+            if (connections.TryGetValue(connectionId, out var connection))
+                foreach (var group in connection.Groups.ToArray()) Leave(connection, group);
+    }
+
+    public void CloseConnection(string connectionId, string? reason) =>
+        CloseAll(Snapshot(() => connections.TryGetValue(connectionId, out var c) ? [c] : []), reason);
+
+    public void CloseUserConnections(string userId, IReadOnlyCollection<string> excluded, string? reason) =>
+        CloseAll(Snapshot(() => (byUser.GetValueOrDefault(userId) ?? []).Where(c => !excluded.Contains(c.Id))), reason);
+
+    public void CloseGroupConnections(string group, IReadOnlyCollection<string> excluded, string? reason) =>
+        CloseAll(Snapshot(() => Members(group).Where(c => !excluded.Contains(c.Id))), reason);
+
+    public void CloseAllConnections(IReadOnlyCollection<string> excluded, string? reason) =>
+        CloseAll(Snapshot(() => connections.Values.Where(c => !excluded.Contains(c.Id))), reason);
+
+    public bool UserExists(string userId)
+    {
+        lock (gate) return byUser.ContainsKey(userId);
+    }
+
+    public bool GroupExists(string group)
+    {
+        lock (gate) return byGroup.ContainsKey(group);
+    }
+
+    public bool ConnectionExists(string connectionId)
+    {
+        lock (gate) return connections.ContainsKey(connectionId);
+    }
+
+    // ---- Delivery and bookkeeping ----
+
+    void CloseAll(LocalHubConnection[] targets, string? reason)
+    {
+        foreach (var connection in targets) Close(connection, reason ?? "ClosedByAppServer", WebSocketCloseStatus.NormalClosure);
+    }
+
+    /// <summary>Plain and raw clients share one frame per message; reliable ones each get their own sequenceId.</summary>
+    void Deliver(IEnumerable<LocalHubConnection> targets, HubData data, string? group, string? fromUserId)
+    {
+        Outbound? json = null, raw = null;
         foreach (var connection in targets)
-            connection.Enqueue(connection.Subprotocol is null ? json : frame ??= ServerMessage(json));
-    }
-
-    static ReadOnlyMemory<byte> ServerMessage(ReadOnlyMemory<byte> json)
-    {
-        ReadOnlySpan<byte> prefix = """{"type":"message","from":"server","dataType":"json","data":"""u8;
-        var frame = new byte[prefix.Length + json.Length + 1];
-        prefix.CopyTo(frame);
-        json.Span.CopyTo(frame.AsSpan(prefix.Length));
-        frame[^1] = (byte)'}';
-        return frame;
-    }
-
-    static string Json(string value) => System.Text.Json.JsonSerializer.Serialize(value);
-}
-
-/// <summary>One client socket. Writes go through a queue because a WebSocket allows one send at a time.</summary>
-public sealed class LocalHubConnection(string id, string userId, WebSocket socket, string? subprotocol)
-{
-    const int MaxQueuedFrames = 1000;
-    readonly Channel<ReadOnlyMemory<byte>> outbound = Channel.CreateBounded<ReadOnlyMemory<byte>>(
-        new BoundedChannelOptions(MaxQueuedFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-
-    public string Id { get; } = id;
-    public string UserId { get; } = userId;
-    public string? Subprotocol { get; } = subprotocol;
-
-    public void Enqueue(ReadOnlyMemory<byte> frame) => outbound.Writer.TryWrite(frame);
-    public void Complete() => outbound.Writer.TryComplete();
-
-    public async Task RunWriterAsync(ILogger logger, CancellationToken ct)
-    {
-        try
         {
-            await foreach (var frame in outbound.Reader.ReadAllAsync(ct))
-                await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct);
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            logger.LogDebug("Socket {ConnectionId} stopped writing: {Error}", Id, e.GetType().Name);
-        }
-    }
-
-    public async Task ReadLoopAsync(CancellationToken ct)
-    {
-        var buffer = new byte[4096];
-        using var message = new MemoryStream();
-        try
-        {
-            while (socket.State == WebSocketState.Open)
+            var kept = connection.Protocol switch
             {
-                var result = await socket.ReceiveAsync(buffer, ct);
-                if (result.MessageType == WebSocketMessageType.Close) break;
-                message.Write(buffer, 0, result.Count);
-                if (message.Length > 1024 * 1024) break;   // Web PubSub's 1 MB frame limit
-                if (!result.EndOfMessage) continue;
-                HandleClientMessage(message.ToArray());
-                message.SetLength(0);
-            }
+                LocalHubProtocol.Raw => connection.TrySendData(_ => raw ??= LocalHubFrames.Raw(data)),
+                LocalHubProtocol.Json => connection.TrySendData(_ => json ??= LocalHubFrames.Message(data, group, fromUserId, null)),
+                _ => connection.TrySendData(sequenceId => LocalHubFrames.Message(data, group, fromUserId, sequenceId)),
+            };
+            if (!kept && Close(connection, "SlowClient: too many messages are waiting for this client.", WebSocketCloseStatus.PolicyViolation))
+                logger.LogWarning("Closed connection {ConnectionId}: its client fell too far behind", connection.Id);
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
     }
 
-    void HandleClientMessage(byte[] json)
+    LocalHubConnection[] Snapshot(Func<IEnumerable<LocalHubConnection>> select)
     {
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(json);
-            if (doc.RootElement.TryGetProperty("type", out var type) && type.GetString() == "ping")
-                Enqueue("""{"type":"pong"}"""u8.ToArray());
-        }
-        catch (System.Text.Json.JsonException) { }
+        lock (gate) return select().ToArray();
     }
 
-    public async Task CloseAsync(string reason)
+    IEnumerable<LocalHubConnection> Members(string group) => byGroup.GetValueOrDefault(group) ?? [];
+
+    void Join(LocalHubConnection connection, string group)
     {
-        Enqueue(Encoding.UTF8.GetBytes($$"""{"type":"system","event":"disconnected","message":{{System.Text.Json.JsonSerializer.Serialize(reason)}}}"""));
-        Complete();
-        try
+        if (connection.Groups.Add(group)) Index(byGroup, group).Add(connection);
+    }
+
+    void Leave(LocalHubConnection connection, string group)
+    {
+        if (connection.Groups.Remove(group)) Unindex(byGroup, group, connection);
+    }
+
+    static HashSet<T> Index<T>(Dictionary<string, HashSet<T>> index, string key)
+    {
+        if (!index.TryGetValue(key, out var set)) index[key] = set = [];
+        return set;
+    }
+
+    static void Unindex<T>(Dictionary<string, HashSet<T>> index, string key, T item)
+    {
+        if (index.TryGetValue(key, out var set) && set.Remove(item) && set.Count == 0) index.Remove(key);
+    }
+
+    /// <summary>A client request of the JSON protocols, read strictly: a malformed one closes the connection.</summary>
+    sealed record ClientRequest(string Type, ulong? AckId, string? Group, long? SequenceId, bool NoEcho, string DataType, JsonElement? Data)
+    {
+        public static ClientRequest Read(JsonElement root)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, reason, timeout.Token);
+            if (root.ValueKind != JsonValueKind.Object) throw new FormatException("not an object");
+            var type = root.GetProperty("type").GetString() ?? throw new FormatException("type");
+            return new ClientRequest(
+                type,
+                root.TryGetProperty("ackId", out var ackId) && ackId.ValueKind != JsonValueKind.Null ? ackId.GetUInt64() : null,
+                root.TryGetProperty("group", out var group) ? group.GetString() : null,
+                root.TryGetProperty("sequenceId", out var sequenceId) ? sequenceId.GetInt64() : null,
+                root.TryGetProperty("noEcho", out var noEcho) && noEcho.GetBoolean(),
+                root.TryGetProperty("dataType", out var dataType) ? dataType.GetString() ?? "json" : "json",
+                root.TryGetProperty("data", out var data) ? data.Clone() : null);
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
+
+        public string RequireGroup() =>
+            string.IsNullOrWhiteSpace(Group) || Group.Length > 1024 ? throw new FormatException("group") : Group;
+
+        /// <summary>The payload of a sendToGroup, copied out of the frame.</summary>
+        public HubData ReadData()
+        {
+            var data = Data ?? throw new FormatException("data");
+            return DataType switch
+            {
+                "json" => new HubData(HubDataType.Json, Encoding.UTF8.GetBytes(data.GetRawText())),
+                "text" => new HubData(HubDataType.Text, Encoding.UTF8.GetBytes(data.GetString() ?? throw new FormatException("data"))),
+                "binary" => new HubData(HubDataType.Binary, data.GetBytesFromBase64()),
+                _ => throw new FormatException("dataType"),
+            };
+        }
     }
 }
