@@ -85,6 +85,9 @@ public static class ImFunctionsApp
                 });
                 services.AddSingleton<IImStore, SqliteImStore>();
                 break;
+            case "cosmos":
+                services.AddCosmosStore(config);
+                break;
             case var other:
                 throw new InvalidOperationException($"Storage:Provider must be 'sqlite' or 'cosmos' (got '{other}').");
         }

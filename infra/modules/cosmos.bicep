@@ -40,9 +40,11 @@ var containers containerSpec[] = [
   }
   {
     // One row per user per conversation; the list is one single-partition query by update_time.
+    // The partition key is indexed too: Cosmos leaves a key other than /id out of the index, and every
+    // query repeats its partition filter in the WHERE clause.
     name: 'conversations'
     partitionKey: '/user_id'
-    indexedPaths: ['/update_time/?']
+    indexedPaths: ['/user_id/?', '/update_time/?']
     uniqueKeys: []
   }
   {
@@ -50,7 +52,7 @@ var containers containerSpec[] = [
     // Cosmos counts a missing /seq as a value too: at most one item per conversation may lack it.
     name: 'messages'
     partitionKey: '/conversation_id'
-    indexedPaths: ['/seq/?', '/update_time/?']
+    indexedPaths: ['/conversation_id/?', '/seq/?', '/update_time/?']
     uniqueKeys: ['/seq']
     defaultTtl: -1
   }

@@ -156,6 +156,67 @@ public sealed class StoreContractTests(string storeName)
     }
 
     [Test]
+    public async Task Conversation_list_pages_by_page_number()
+    {
+        var me = await NewUserAsync();
+        var messenger = NewMessenger();
+        var peers = new List<User>();
+        for (var i = 0; i < 5; i++)
+        {
+            peers.Add(await NewUserAsync());
+            Ok(await messenger.SendAsync(peers[i], Text(me.Id, "hi " + i), default));
+            await Task.Delay(2);
+        }
+
+        var pages = new List<ConversationView>();
+        for (var page = 0; page < 3; page++)
+            pages.AddRange(Ok(await messenger.ListConversationsAsync(me, null, new ConversationPage(2, Skip: page * 2), default)));
+
+        Assert.That(pages.Select(r => r.FriendUid), Is.EqualTo(peers.AsEnumerable().Reverse().Select(p => p.Id)));
+    }
+
+    [Test]
+    public async Task Concurrent_updates_of_one_row_lose_nothing()
+    {
+        var (owner, conversation) = (Ids.New(), "single_" + Guid.NewGuid().ToString("N"));
+        var stale = await store.UpdateConversationAsync(owner, conversation, null,
+            _ => new ConversationRow { Id = conversation, UserId = owner, Type = ConversationTypes.Single }, default);
+        // Half the writers start from a row they read long ago, as a caller passing `known` may.
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 10; i++)
+                await store.UpdateConversationAsync(owner, conversation, w % 2 == 0 ? stale : null,
+                    row => row! with { LastSeq = row.LastSeq + 1 }, default);
+        })));
+
+        Assert.That((await store.GetConversationAsync(owner, conversation, default))?.LastSeq, Is.EqualTo(100));
+    }
+
+    [Test]
+    public async Task Sends_racing_reads_keep_last_msg_and_unread_right()
+    {
+        var (a, b, messenger) = (await NewUserAsync(), await NewUserAsync(), NewMessenger());
+        Ok(await messenger.SendAsync(a, Text(b.Id, "first"), default));
+        var conversation = ConversationIds.Single(a.Id, b.Id);
+
+        var sends = Task.WhenAll(Enumerable.Range(2, 29).Select(i => Task.Run(async () => Ok(await messenger.SendAsync(a, Text(b.Id, "m" + i), default)))));
+        var reads = Task.Run(async () =>
+        {
+            for (var i = 0; i < 10; i++) Ok(await messenger.MarkReadAsync(b, conversation, null, default));
+        });
+        await Task.WhenAll(sends, reads);
+
+        var last = (await sends).MaxBy(s => s.Seq)!;
+        var row = Ok(await messenger.ListConversationsAsync(b, conversation, new ConversationPage(1), default)).Single();
+        Assert.That((row.LastSeq, row.LastMsg?.Id, row.LastMsgNote), Is.EqualTo((30L, last.Id, row.LastMsg?.Body.GetString())));
+        Assert.That(row.UnreadCount, Is.EqualTo(30 - row.ReadSeq));
+        var senderRow = Ok(await messenger.ListConversationsAsync(a, conversation, new ConversationPage(1), default)).Single();
+        Assert.That((senderRow.LastSeq, senderRow.UnreadCount), Is.EqualTo((30L, 0L)));
+        Ok(await messenger.MarkReadAsync(b, conversation, null, default));
+        Assert.That(Ok(await messenger.ListConversationsAsync(b, conversation, new ConversationPage(1), default)).Single().UnreadCount, Is.Zero);
+    }
+
+    [Test]
     public async Task Admin_rule_blocks_new_conversations_but_not_replies()
     {
         var admin = await NewUserAsync();

@@ -1,5 +1,8 @@
 using ImFunctions.Core.Storage;
+using ImFunctions.Core.Storage.Cosmos;
 using ImFunctions.Core.Storage.Sqlite;
+using ImFunctions.Tests.Support;
+using Microsoft.Azure.Cosmos;
 
 namespace ImFunctions.Tests.Storage;
 
@@ -38,14 +41,71 @@ public sealed class SqliteStoreFactory : IStoreFactory
     public override string ToString() => Name;
 }
 
+/// <summary>Stores in a database of their own on a local Cosmos-compatible server (the shared one by default), dropped afterwards.</summary>
+public sealed class CosmosStoreFactory(CosmosServer? server = null) : IStoreFactory
+{
+    readonly string database = "test-" + Guid.NewGuid().ToString("N")[..12];
+    readonly List<CosmosImStore> stores = [];
+    bool used;
+
+    public string Name => "cosmos";
+
+    public async Task<IImStore> CreateAsync() => await CreateAsync(pageSize: null);
+
+    /// <param name="pageSize">Items per query round trip, to make queries page through continuation tokens.</param>
+    public async Task<CosmosImStore> CreateAsync(int? pageSize)
+    {
+        var store = new CosmosImStore(await OptionsAsync()) { QueryPageSize = pageSize };
+        lock (stores) stores.Add(store);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+
+    public async Task<CosmosStoreOptions> OptionsAsync()
+    {
+        var endpoint = (server ?? await CosmosServer.SharedAsync()).Endpoint;
+        used = true;
+        return new() { Endpoint = endpoint.ToString(), Key = CosmosServer.Key, Database = database, TrustLocalCertificate = true };
+    }
+
+    public IDictionary<string, string?> AppSettings(string dataDirectory)
+    {
+        var options = OptionsAsync().GetAwaiter().GetResult();
+        return new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "cosmos",
+            ["Cosmos:Endpoint"] = options.Endpoint,
+            ["Cosmos:Key"] = options.Key,
+            ["Cosmos:Database"] = options.Database,
+            ["Cosmos:TrustLocalCertificate"] = "true",
+        };
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (!used) return;
+        CosmosImStore[] created;
+        lock (stores) created = [.. stores];
+        using (var client = (await OptionsAsync()).CreateClient())
+        {
+            try { await client.GetDatabase(database).DeleteAsync(); }
+            catch (CosmosException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound) { }
+        }
+        foreach (var store in created) store.Dispose();
+    }
+
+    public override string ToString() => Name;
+}
+
 /// <summary>Every store the contract suite runs against. Add a factory here and the whole suite runs on it.</summary>
 public static class StoreFactories
 {
-    public static readonly string[] Names = ["sqlite"];
+    public static readonly string[] Names = ["sqlite", "cosmos"];
 
     public static IStoreFactory Create(string name) => name switch
     {
         "sqlite" => new SqliteStoreFactory(),
+        "cosmos" => new CosmosStoreFactory(),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown store"),
     };
 }
