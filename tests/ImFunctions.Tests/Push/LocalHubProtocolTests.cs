@@ -268,10 +268,11 @@ public class LocalHubProtocolTests
     }
 
     [Test]
-    public async Task Malformed_frames_close_the_connection()
+    public async Task Malformed_frames_close_the_connection_for_good()
     {
-        var (badJson, _) = await HubSocket.OpenAsync(Url(NewUser()));
-        var (binary, _) = await HubSocket.OpenAsync(Url(NewUser()));
+        var (jsonUser, binaryUser) = (NewUser(), NewUser());
+        var (badJson, _) = await HubSocket.OpenAsync(Url(jsonUser));
+        var (binary, _) = await HubSocket.OpenAsync(Url(binaryUser));
         await using var _1 = badJson;
         await using var _2 = binary;
 
@@ -280,6 +281,8 @@ public class LocalHubProtocolTests
 
         Assert.That(await badJson.Closed, Is.EqualTo(WebSocketCloseStatus.InvalidPayloadData));
         Assert.That(await binary.Closed, Is.EqualTo(WebSocketCloseStatus.InvalidMessageType));
+        await LocalHubRestTests.WaitUntil(async () =>
+            !await rest.UserExistsAsync(jsonUser, CancellationToken.None) && !await rest.UserExistsAsync(binaryUser, CancellationToken.None));
     }
 
     static async Task<WebSocketCloseStatus?> RecoveryCloseStatus(Uri recoveryUrl)

@@ -199,6 +199,21 @@ public class LocalHubRestTests
     }
 
     [Test]
+    public async Task A_token_whose_audience_leaves_out_the_query_is_accepted_as_the_docs_describe()
+    {
+        var endpoint = app.Service<LocalHubOptions>().PublicBaseUrl!;
+        var url = new Uri(endpoint, "/api/hubs/im/:send?api-version=2024-12-01");
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent("{}", new MediaTypeHeaderValue("application/json")) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer",
+            WebPubSubTokens.ForRestRequest(new Uri(url.GetLeftPart(UriPartial.Path)), TestApp.HubAccessKey, DateTimeOffset.UtcNow));
+
+        using var response = await http.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+    }
+
+    [Test]
     public async Task Status_codes_are_exactly_the_services()
     {
         var endpoint = app.Service<LocalHubOptions>().PublicBaseUrl!;

@@ -33,6 +33,7 @@ public sealed class LocalHubTransport(WebSocket socket)
 
     readonly Channel<Outbound> outbound = Channel.CreateUnbounded<Outbound>();   // (a single-reader channel cannot count)
     readonly CancellationTokenSource lifetime = new();
+    readonly Lock closeLock = new();
     (WebSocketCloseStatus Status, string Reason)? closing;
 
     public int QueuedFrames => outbound.Reader.Count;
@@ -43,7 +44,7 @@ public sealed class LocalHubTransport(WebSocket socket)
     /// <summary>Sends what is queued, then a close frame; a client that does not answer it is cut off shortly after.</summary>
     public void Close(WebSocketCloseStatus status, string reason)
     {
-        lock (outbound)
+        lock (closeLock)
         {
             if (closing is not null) return;
             closing = (status, reason);

@@ -62,12 +62,12 @@ public sealed class LocalPushHub(LocalHubOptions options, TimeProvider clock, IL
 
     /// <summary>
     /// A socket ended. A reliable connection whose socket broke (or closed with anything but 1000) waits for its
-    /// client to recover it; every other connection ends with its socket.
+    /// client to recover it; every other connection ends with its socket, as does one closed for a protocol error.
     /// </summary>
     public void SocketEnded(LocalHubConnection connection, LocalHubTransport transport, TransportEnd end)
     {
-        if (end == TransportEnd.ClosedByHub || !connection.IsCurrent(transport)) return;
-        var recoverable = connection.IsReliable
+        if (!connection.IsCurrent(transport)) return;   // taken over by a recovery, or already closed by the hub
+        var recoverable = connection.IsReliable && end != TransportEnd.ClosedByHub
             && !(end == TransportEnd.ClientClosed && transport.ClientCloseStatus == WebSocketCloseStatus.NormalClosure);
         if (!recoverable)
         {
