@@ -40,7 +40,8 @@ public static class AuthApi
         if (verified.Error is not null) return UniIm.Error(verified.Error);
         var info = verified.Match(i => i, _ => null!);
 
-        var uid = await store.BindExtUidAsync(info.Openid, Ids.New(), ct);
+        // Returning users are found by a read; only a first login pays for the (race-safe) binding write.
+        var uid = await store.FindUidByExtUidAsync(info.Openid, ct) ?? await store.BindExtUidAsync(info.Openid, Ids.New(), ct);
         var existing = await store.GetUserAsync(uid, ct);
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var user = new User

@@ -65,14 +65,15 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
         var message = appended.Message!;
 
         // The message is durable now. The rows are brought up to it; on a retry this repairs rows a crashed
-        // first attempt left behind, and pushes again only if something was missing.
+        // first attempt left behind, and pushes again only if something was missing. Rows copy a small message
+        // whole as last_msg; a large one only as its note, so row writes stay cheap whatever the body.
+        var payload = PushEvents.Msg(message, out var isSmall);
         var changed = await Task.WhenAll(
-            AdvanceAsync(me.Id, toUid, senderRow, message, markRead: true, ct),
-            AdvanceAsync(toUid, me.Id, null, message, markRead: false, ct));
+            AdvanceAsync(me.Id, toUid, senderRow, message, markRead: true, isSmall, ct),
+            AdvanceAsync(toUid, me.Id, null, message, markRead: false, isSmall, ct));
 
         if (!appended.IsRetry || changed.Any(c => c))
         {
-            var payload = PushEvents.Msg(message);
             pushes.ToUser(toUid, payload);
             pushes.ToUser(me.Id, payload);   // the sender's other devices
         }
@@ -106,12 +107,12 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
 
     /// <summary>Moves one participant's row up to <paramref name="message"/>; true when it changed.</summary>
     async Task<bool> AdvanceAsync(string ownerUid, string peerUid, ConversationRow? known, Message message, bool markRead,
-        CancellationToken ct)
+        bool copyWhole, CancellationToken ct)
     {
         var changed = false;
         await store.UpdateConversationAsync(ownerUid, message.ConversationId, known, row =>
         {
-            var next = Advance(row ?? NewSingleRow(ownerUid, peerUid, message), message, markRead);
+            var next = Advance(row ?? NewSingleRow(ownerUid, peerUid, message), message, markRead, copyWhole);
             changed = next is not null;
             return next;
         }, ct);
@@ -128,7 +129,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
     };
 
     /// <summary>Max-merges a message into a row; null when the row already reflects it.</summary>
-    internal static ConversationRow? Advance(ConversationRow row, Message message, bool markRead)
+    internal static ConversationRow? Advance(ConversationRow row, Message message, bool markRead, bool copyWhole)
     {
         var isNewest = message.Seq > row.LastSeq;
         var readSeq = markRead ? Math.Max(row.ReadSeq, message.Seq) : row.ReadSeq;
@@ -138,7 +139,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
             {
                 LastSeq = message.Seq,
                 ReadSeq = readSeq,
-                LastMsg = message,
+                LastMsg = copyWhole ? message : null,
                 LastMsgNote = MessageNotes.Preview(message, 30),
                 LastMsgCreateTime = message.CreateTime,
                 UpdateTime = Math.Max(row.UpdateTime, message.CreateTime),

@@ -12,10 +12,14 @@ public static class PushEvents
     public const int MaxInlineMessageBytes = 1024;
     const int PreviewChars = 50;
 
-    public static ReadOnlyMemory<byte> Msg(Message message)
+    public static ReadOnlyMemory<byte> Msg(Message message) => Msg(message, out _);
+
+    /// <param name="isInline">false when the message was too large and the payload is a hint.</param>
+    public static ReadOnlyMemory<byte> Msg(Message message, out bool isInline)
     {
         var inline = Serialize("msg", message);
-        if (inline.Length <= MaxInlineMessageBytes) return inline;
+        isInline = inline.Length <= MaxInlineMessageBytes;
+        if (isInline) return inline;
         var hint = new MessageHint(message.Id, message.ConversationId, message.Seq, message.FromUid, message.Type,
             MessageNotes.Preview(message, PreviewChars), message.CreateTime);
         return Serialize("msg", hint);

@@ -149,6 +149,9 @@ public sealed class ChatFlowTests
         })).AssertOk().Data[0];
         Assert.That(fetched.GetProperty("_id").GetString(), Is.EqualTo(sent.GetProperty("_id").GetString()));
         Assert.That(fetched.GetProperty("body").GetString(), Is.EqualTo(text));
+        var row = (await bob.PostAsync("getConversationList")).AssertOk().Data[0];
+        Assert.That(row.GetProperty("last_msg_note").GetString(), Is.EqualTo(text[..30]));
+        Assert.That(row.GetProperty("last_msg").ValueKind, Is.EqualTo(JsonValueKind.Null), "rows copy only small messages whole");
     }
 
     [Test]
