@@ -22,7 +22,7 @@ public class LocalHubProtocolTests
     {
         app = await TestApp.StartAsync(new Dictionary<string, string?>
         {
-            ["LocalHub:RecoveryWindow"] = "00:00:01",
+            ["LocalHub:RecoveryWindow"] = "00:00:02",
             ["LocalHub:MaxUnackedMessages"] = ReplayLimit.ToString(),
         });
         rest = new WebPubSubRestClient(WebPubSubConnectionString.Parse(app.Service<LocalHubOptions>().ConnectionString!), "im");
@@ -212,7 +212,7 @@ public class LocalHubProtocolTests
         await socket.DisposeAsync();
         await LocalHubRestTests.WaitUntil(async () => !await rest.UserExistsAsync(plainUser, CancellationToken.None));
         Assert.That(await rest.UserExistsAsync(user, CancellationToken.None), Is.True, "kept for recovery");
-        await LocalHubRestTests.WaitUntil(async () => !await rest.UserExistsAsync(user, CancellationToken.None), TimeSpan.FromSeconds(3));
+        await LocalHubRestTests.WaitUntil(async () => !await rest.UserExistsAsync(user, CancellationToken.None), TimeSpan.FromSeconds(6));
 
         Assert.That(await RecoveryCloseStatus(LocalHubRestTests.RecoveryUrl(url, connected)), Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
         Assert.That(await RecoveryCloseStatus(new Uri(Url(plainUser) + "&awps_connection_id=" + plainConnected.GetProperty("connectionId").GetString()

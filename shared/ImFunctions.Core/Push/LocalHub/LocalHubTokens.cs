@@ -11,6 +11,7 @@ public sealed record LocalHubClientIdentity(string? UserId, IReadOnlySet<string>
 public sealed class LocalHubTokens(LocalHubOptions options)
 {
     static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
+    readonly SymmetricSecurityKey key = new(Encoding.UTF8.GetBytes(options.AccessKey));
 
     /// <summary>A client token for this hub (aud = any host's /client/hubs/{hub}), or null.</summary>
     public async Task<LocalHubClientIdentity?> ValidateClientTokenAsync(string token)
@@ -41,7 +42,7 @@ public sealed class LocalHubTokens(LocalHubOptions options)
     {
         var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
         {
-            IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.AccessKey)),
+            IssuerSigningKey = key,
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
             ValidateIssuer = false,
             RequireExpirationTime = true,
