@@ -164,12 +164,15 @@ public static class ImFunctionsApp
         if ((config["Push:Provider"] ?? "local") == "local") app.MapLocalPushHub();
     }
 
-    /// <summary>uniCloud clients send no body for methods without params; uni-im reads that as <c>{}</c>.</summary>
+    /// <summary>
+    /// uniCloud clients send no body for methods without params; uni-im reads that as <c>{}</c>. Only for uni-im
+    /// methods: the local hub's REST API beside them must see an empty body as empty.
+    /// </summary>
     static Task EmptyParamsAreAnObject(HttpContext context, RequestDelegate next)
     {
         var request = context.Request;
         var noBody = request.ContentLength == 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0);
-        if (noBody && HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/api"))
+        if (noBody && HttpMethods.IsPost(request.Method) && context.GetEndpoint()?.Metadata.GetMetadata<UniImMethod>() is not null)
         {
             request.Body = new MemoryStream("{}"u8.ToArray());
             request.ContentLength = 2;
