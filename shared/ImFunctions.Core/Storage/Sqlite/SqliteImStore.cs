@@ -139,23 +139,31 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
             return (IReadOnlyList<ConversationRow>)rows;
         }, ct);
 
-    public async Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
-        Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct)
-    {
-        var current = known;
-        var fresh = known is null;
-        while (true)
+    public Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
+        Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct) =>
+        // The read-modify-write holds one write turn: no writer of this process can change the row in between,
+        // so a stale known row costs one re-read, never a retry storm in a hot conversation.
+        WithConnectionAsync(writes: true, async connection =>
         {
-            if (fresh) current = await GetConversationAsync(userId, conversationId, ct);
-            var next = apply(current);
-            if (next is null) return current;
-            var written = await RunAsync(StoreOp.Write, connection => current is null
-                ? InsertRowAsync(connection, next, ct)
-                : ReplaceRowAsync(connection, next, current.ETag!, ct), ct);
-            if (written is not null) return written;
-            fresh = true;   // someone else changed the row first: read it again and reapply
-        }
-    }
+            var current = known;
+            var fresh = known is null;
+            while (true)
+            {
+                if (fresh)
+                {
+                    StoreMeter.Record(StoreOp.PointRead);
+                    current = await ReadRowAsync(connection, userId, conversationId, ct);
+                }
+                var next = apply(current);
+                if (next is null) return current;
+                StoreMeter.Record(StoreOp.Write);
+                var written = current is null
+                    ? await InsertRowAsync(connection, next, ct)
+                    : await ReplaceRowAsync(connection, next, current.ETag!, ct);
+                if (written is not null) return written;
+                fresh = true;   // another process changed the row first: read it again and reapply
+            }
+        }, ct);
 
     async Task<ConversationRow?> InsertRowAsync(SqliteConnection connection, ConversationRow row, CancellationToken ct)
     {
@@ -203,10 +211,24 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
             return (IReadOnlyList<T>)docs;
         }, ct);
 
+    /// <summary>
+    /// SQLite lets one writer at a time hold the file. Writers of this process take turns here instead of racing
+    /// for the lock: the loser of such a race gets SQLITE_BUSY, which Microsoft.Data.Sqlite retries after a
+    /// Thread.Sleep(150) on the pool thread, so under concurrent sends most latency was these sleeps.
+    /// The busy timeout still covers other processes holding the file.
+    /// </summary>
+    readonly SemaphoreSlim writeTurn = new(1, 1);
+
     /// <summary>One metered round trip on a pooled connection; a database that stays locked is "unavailable".</summary>
-    async Task<T> RunAsync<T>(StoreOp op, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+    Task<T> RunAsync<T>(StoreOp op, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
     {
         StoreMeter.Record(op);
+        return WithConnectionAsync(op == StoreOp.Write, work, ct);
+    }
+
+    async Task<T> WithConnectionAsync<T>(bool writes, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+    {
+        if (writes) await writeTurn.WaitAsync(ct);
         try
         {
             await using var connection = await OpenAsync(ct);
@@ -215,6 +237,10 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
         catch (SqliteException e) when (e.SqliteErrorCode is SqliteBusy or SqliteLocked)
         {
             throw new DependencyUnavailableException("SQLite store", e);
+        }
+        finally
+        {
+            if (writes) writeTurn.Release();
         }
     }
 
