@@ -20,6 +20,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
     UniImOptions options, TimeProvider clock)
 {
     const int MaxAppendAttempts = 500;
+    readonly ConversationTurns seqTurns = new();
 
     public async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, CancellationToken ct)
     {
@@ -60,7 +61,16 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
             AvatarFile = me.AvatarFile,
         };
 
-        var appended = await AppendAsync(draft, ct);
+        // Sends to one conversation claim their seq one at a time within this process: racing for the same next
+        // seq through the store costs each loser another round trip, so a hot conversation's retries grow with
+        // the square of its concurrent senders. Across processes the store's conditional append still decides.
+        (Message? Message, ImError? Error, bool IsRetry) appended;
+        using (var turn = await seqTurns.EnterAsync(conversationId, ct))
+        {
+            if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
+            appended = await AppendAsync(draft, ct);
+            if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
+        }
         if (appended.Error is not null) return appended.Error;
         var message = appended.Message!;
 
