@@ -16,4 +16,4 @@ out=(--out docs/benchmarks.md --plots docs/img --json artifacts/bench/results.js
 for arg in "$@"; do [[ "$arg" == "--smoke" ]] && out=(); done
 
 dotnet build bench/ImFunctions.Bench -c Release --nologo -v quiet
-BENCH_COMMAND="bash bench/run.sh $*" exec dotnet bench/ImFunctions.Bench/bin/Release/net10.0/ImFunctions.Bench.dll "$@" "${out[@]}"
+BENCH_COMMAND="bash bench/run.sh $*" exec dotnet bench/ImFunctions.Bench/bin/Release/net10.0/ImFunctions.Bench.dll "${out[@]}" "$@"

@@ -32,7 +32,7 @@ public static class LoadScenarios
             var step = await RunStepAsync(bench, server, rate.ToString("0"), rate, o.Connections, _ => request, null, null);
             series.Steps.Add(step);
             bench.Print(series.Name, step);
-            if (step.Saturated) break;
+            if (!step.Holds) break;
         }
         return series;
     }
@@ -94,7 +94,7 @@ public static class LoadScenarios
                 var step = await SendStepAsync(bench, app.Server, rate.ToString("0"), rate, connections, Build, s => Volatile.Write(ref current, s));
                 series.Steps.Add(step);
                 bench.Print(name, step);
-                if (step.Saturated) break;
+                if (!step.Holds) break;
             }
             if (!o.Smoke && series.Peak > 0)
             {
@@ -174,6 +174,7 @@ public static class LoadScenarios
             finished is null ? 0 : ok.Length - deliveries.Length,
             Percentiles.Of(ok.Select(i => Percentiles.Ms(timeline.Done[i] - timeline.Due[i]))),
             finished is null ? Percentiles.Empty : Percentiles.Of(deliveries.Select(i => Percentiles.Ms(timeline.Delivered[i] - timeline.Due[i]))),
+            Percentiles.Of(inWindow.Where(i => timeline.Sent[i] != 0).Select(i => Percentiles.Ms(timeline.Sent[i] - timeline.Due[i]))),
             stats!, await Task.Run(() => AppLog.StoreOps(server.LogPath, logFrom, logTo, "/api/sendMsg")), errorSample);
     }
 

@@ -14,6 +14,8 @@ public sealed class OpenLoop
     public sealed class Timeline(int count)
     {
         public readonly long[] Due = new long[count];
+        /// <summary>When a connection took the request and started writing it: Sent - Due is the generator's own lag.</summary>
+        public readonly long[] Sent = new long[count];
         public readonly long[] Done = new long[count];
         public readonly long[] Delivered = new long[count];
         public readonly short[] Status = new short[count];
@@ -44,6 +46,7 @@ public sealed class OpenLoop
             {
                 try
                 {
+                    timeline.Sent[i] = Stopwatch.GetTimestamp();
                     var (status, body) = await connection.SendAsync(build(i), stop.Token);
                     timeline.Done[i] = Stopwatch.GetTimestamp();
                     timeline.Status[i] = check?.Invoke(i, status, body) ?? (short)status;

@@ -89,7 +89,7 @@ public static class ReadScenario
 
     static async Task<Percentiles> SampleAsync(ImClient client, string method, Func<object> body, string token, int samples)
     {
-        for (var i = 0; i < Math.Min(20, samples); i++) await client.TimeAsync(method, body(), token);   // warm-up
+        for (var i = 0; i < Math.Min(100, samples); i++) await client.TimeAsync(method, body(), token);   // warm-up, past tiered JIT
         var latencies = new List<double>(samples);
         var deadline = Stopwatch.StartNew();
         for (var i = 0; i < samples && deadline.Elapsed < TimeSpan.FromSeconds(60); i++)

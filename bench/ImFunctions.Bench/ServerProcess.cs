@@ -62,17 +62,22 @@ public sealed class ServerProcess : IAsyncDisposable
         var port = FreePort();
         var log = Path.Combine(workDirectory, $"{name}-{port}.log");
         // exec: the shell becomes the server, so the pid we hold (and measure in /proc) is the server's own.
+        // An empty working directory: the content root's config watcher must not see the data folder and log
+        // being written (as in Azure, where the app's folder is read-only).
+        var cwd = Path.Combine(workDirectory, $"{name}-{port}-cwd");
+        Directory.CreateDirectory(cwd);
         var start = new ProcessStartInfo("/bin/sh")
         {
             ArgumentList = { "-c", "exec \"$0\" \"$@\" >\"$LOG_FILE\" 2>&1", DotnetHost(), dll },
             UseShellExecute = false,
-            WorkingDirectory = workDirectory,
+            WorkingDirectory = cwd,
         };
         foreach (var a in args) start.ArgumentList.Add(a);
         foreach (var (k, v) in env) start.Environment[k] = v;
         start.Environment["LOG_FILE"] = log;
         start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString();
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + dll);
+        lock (Live) Live.Add(process);
         var server = new ServerProcess(process, port, log, dataDirectory);
         await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
         return server;
@@ -100,8 +105,22 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public ProcStats Stats() => ProcStats.Read(process.Id);
 
+    /// <summary>Servers this bench started; killed by pid if the bench itself is stopped (SIGTERM, Ctrl-C).</summary>
+    static readonly List<Process> Live = [];
+
+    static ServerProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            lock (Live)
+                foreach (var p in Live)
+                    try { if (!p.HasExited) p.Kill(); } catch (InvalidOperationException) { }
+        };
+    }
+
     public async ValueTask DisposeAsync()
     {
+        lock (Live) Live.Remove(process);
         if (!process.HasExited)
         {
             _ = Kill(process.Id, 15);

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Push;
+using ImFunctions.Core.Storage;
+using ImFunctions.Core.Storage.Cosmos;
 using ImFunctions.Core.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Caching.Memory;
@@ -13,7 +15,8 @@ namespace ImFunctions.Bench;
 /// The store alone, in this process, no HTTP: (1) raw SQLite doing exactly a 1:1 send's statements (read the
 /// sender's row, insert the message, update both rows, each its own commit as the store does), the floor any
 /// SQLite-backed send sits on; (2) the same in one transaction, what batching the commits would buy; (3) our
-/// store port under the real Messenger, to split the app's cost into store and everything above it.
+/// store port under the real Messenger (the Cosmos one with --store cosmos), to split the app's cost into store
+/// and everything above it.
 /// </summary>
 public static class StoreScenario
 {
@@ -26,7 +29,23 @@ public static class StoreScenario
         bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, "raw.db"), o.StoreDuration, oneTransaction: false)));
         bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, "raw-tx.db"), o.StoreDuration, oneTransaction: true)));
         foreach (var concurrency in o.Smoke ? [2] : new[] { 1, 4, 16 })
-            bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(Path.Combine(directory, $"port-{concurrency}.db"), o.StoreDuration, concurrency)));
+        {
+            if (o.Store == "cosmos")
+            {
+                var settings = await CosmosPeer.AppSettingsAsync(bench, $"port-{concurrency}");
+                using var cosmos = new CosmosImStore(new CosmosStoreOptions
+                {
+                    Endpoint = settings["Cosmos__Endpoint"], Key = settings["Cosmos__Key"], Database = settings["Cosmos__Database"],
+                    TrustLocalCertificate = true,
+                });
+                bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(cosmos, "store port (CosmosImStore + Messenger)", o.StoreDuration, concurrency)));
+            }
+            else
+            {
+                var sqlite = new SqliteImStore(new SqliteStoreOptions { Path = Path.Combine(directory, $"port-{concurrency}.db") });
+                bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(sqlite, "store port (SqliteImStore + Messenger)", o.StoreDuration, concurrency)));
+            }
+        }
     }
 
     static StoreRate Print(Bench bench, StoreRate r)
@@ -85,9 +104,8 @@ public static class StoreScenario
             1, seq / clock.Elapsed.TotalSeconds, Percentiles.Of(latencies));
     }
 
-    static async Task<StoreRate> MessengerAsync(string path, TimeSpan duration, int concurrency)
+    static async Task<StoreRate> MessengerAsync(IImStore store, string name, TimeSpan duration, int concurrency)
     {
-        var store = new SqliteImStore(new SqliteStoreOptions { Path = path });
         await store.InitializeAsync(CancellationToken.None);
         var options = new UniImOptions();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
@@ -122,7 +140,7 @@ public static class StoreScenario
         })));
         var seconds = clock.Elapsed.TotalSeconds;
         await pushes.StopAsync(CancellationToken.None);
-        return new StoreRate("store port (SqliteImStore + Messenger)", "Messenger.SendAsync on SqliteImStore, pushes discarded, one pair per worker",
+        return new StoreRate(name, "Messenger.SendAsync, pushes discarded, one pair per worker",
             concurrency, sent / seconds, Percentiles.Of(latencies.SelectMany(l => l)));
     }
 
