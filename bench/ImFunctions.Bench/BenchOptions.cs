@@ -7,6 +7,8 @@ namespace ImFunctions.Bench;
 public sealed record BenchOptions
 {
     public static readonly string[] Scenarios = ["limit", "send", "connections", "reads", "store", "micro"];
+    /// <summary>Parts of "send", runnable alone.</summary>
+    public static readonly string[] SendShapes = ["pairs", "hot"];
 
     public string[] Run { get; init; } = ["limit", "send", "connections", "reads", "store", "micro"];
     public bool Smoke { get; init; }
@@ -69,7 +71,7 @@ public sealed record BenchOptions
             {
                 case "--smoke": break;
                 case "all": scenarios.AddRange(smoke ? options.Run : Scenarios); break;
-                case var s when Scenarios.Contains(s): scenarios.Add(s); break;
+                case var s when Scenarios.Contains(s) || SendShapes.Contains(s): scenarios.Add(s); break;
                 case "--store": options = options with { Store = Next() }; break;
                 case "--out": options = options with { MarkdownPath = Next() }; break;
                 case "--plots": options = options with { PlotDirectory = Next() }; break;
@@ -99,7 +101,7 @@ public sealed record BenchOptions
     static double[] Numbers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(double.Parse).ToArray();
 
     public const string Usage = """
-        usage: ImFunctions.Bench [all|limit|send|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
+        usage: ImFunctions.Bench [all|limit|send|pairs|hot|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
                [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]

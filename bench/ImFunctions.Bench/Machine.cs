@@ -15,6 +15,8 @@ public static class Machine
         m["OS"] = $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
         m["dotnet --version"] = Run("dotnet", "--version");
         m[".NET runtime"] = Environment.Version.ToString();
+        m["bench priority (nice)"] = File.ReadAllText("/proc/self/stat").Split(')')[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[16];
+        m["generator thread-pool spin limit"] = Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") ?? "runtime default";
         m["load average at start"] = File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Aggregate((a, b) => a + " " + b);
         m["open files limit"] = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files"))?
             .Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(3).Take(2).Aggregate((a, b) => a + " soft / " + b + " hard") ?? "?";

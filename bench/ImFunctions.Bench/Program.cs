@@ -59,6 +59,8 @@ public static class BenchProgram
                     bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench));
                     bench.Report.Load.Add(await LoadScenarios.HotAsync(bench));
                     break;
+                case "pairs": bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench)); break;
+                case "hot": bench.Report.Load.Add(await LoadScenarios.HotAsync(bench)); break;
                 case "connections": await SocketScenario.RunAsync(bench); break;
                 case "reads": await ReadScenario.RunAsync(bench); break;
                 case "store": await StoreScenario.RunAsync(bench); break;
@@ -121,7 +123,7 @@ public sealed class Bench : IAsyncDisposable
         $"  {series,-6} {s.Label,9} offered {s.OfferedRate,7:0}/s  ok {s.AchievedRate,7:0}/s  deliv {s.DeliveredRate,7:0}/s  " +
         $"err {s.Errors,5} lost {s.Lost,4}  http p50 {s.Http.P50,6:0.0} p99 {s.Http.P99,7:0.0} ms  " +
         $"deliver p50 {s.Deliver.P50,6:0.0} p99 {s.Deliver.P99,7:0.0} max {s.Deliver.Max,7:0.0} ms  " +
-        $"lag p99 {s.Lag.P99,5:0.0}  cpu srv {s.Window.ServerCpuPercent,3:0}% gen {s.Window.GeneratorCpuPercent,3:0}% other {s.Window.OtherCpuPercent,3:0}%  " +
+        $"lag p50/p99 {s.Lag.P50,4:0.0}/{s.Lag.P99,4:0.0}  cpu srv {s.Window.ServerCpuPercent,3:0}% ({s.CpuMsPerRequest:0.00} ms/req) gen {s.Window.GeneratorCpuPercent,3:0}% other {s.Window.OtherCpuPercent,3:0}%  " +
         $"rss {s.Window.PeakRssBytes / 1048576.0,5:0} MiB" +
         (s.Ops is { } ops ? $"  store r/w {ops.PointReads:0.00}/{ops.Writes:0.00}" : "") +
         (s.ErrorSample is { } e ? $"  first error: {e[..Math.Min(160, e.Length)]}" : ""));

@@ -111,7 +111,7 @@ public static class Reporting
             var push = series.Name != "bare";
             md.AppendLine("| offered /s | ok /s | " + (push ? "delivered /s | " : "") + "errors | " + (push ? "lost | " : "") +
                           "HTTP p50 / p99 ms | " + (push ? "deliver p50 / p95 / p99 / max ms | " : "") + "generator lag p99 ms | " +
-                          "server CPU | generator CPU | other CPU | server RSS MiB |" + (push ? " store reads / writes per send |" : ""));
+                          "server CPU (ms per request) | generator CPU | other CPU | server RSS MiB |" + (push ? " store reads / writes per send |" : ""));
             md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", push ? 12 : 9)));
             foreach (var s in series.Steps)
             {
@@ -123,7 +123,7 @@ public static class Reporting
                 md.Append($"{F(s.Http.P50)} / {F(s.Http.P99)} | ");
                 if (push) md.Append($"{F(s.Deliver.P50)} / {F(s.Deliver.P95)} / {F(s.Deliver.P99)} / {F(s.Deliver.Max)} | ");
                 md.Append($"{F(s.Lag.P99)} | ");
-                md.Append($"{s.Window.ServerCpuPercent:0}% | {s.Window.GeneratorCpuPercent:0}% | {s.Window.OtherCpuPercent:0}% | {s.Window.PeakRssBytes / 1048576.0:0} |");
+                md.Append($"{s.Window.ServerCpuPercent:0}% ({s.CpuMsPerRequest:0.000}) | {s.Window.GeneratorCpuPercent:0}% | {s.Window.OtherCpuPercent:0}% | {s.Window.PeakRssBytes / 1048576.0:0} |");
                 if (push) md.Append(s.Ops is { } o ? $" {o.PointReads:0.00} / {o.Writes:0.00} (max {o.MaxPointReads} / {o.MaxWrites}) |" : " – |");
                 md.AppendLine();
             }

@@ -13,6 +13,9 @@ public sealed record LoadStep(
     /// does not wait behind a growing queue (HTTP p50 under 100 ms).
     /// </summary>
     public bool Holds => AchievedRate >= 0.9 * OfferedRate && Errors <= Math.Max(1, Requests / 100) && Http.P50 <= 100;
+
+    /// <summary>Server CPU time per answered request, in ms: the cost of a request, and less noisy than latency.</summary>
+    public double CpuMsPerRequest => AchievedRate > 0 ? Window.ServerCpuPercent * 10 / AchievedRate : double.NaN;
 }
 
 public sealed record LoadSeries(string Name, string Description, List<LoadStep> Steps)

@@ -73,6 +73,10 @@ public sealed class ServerProcess : IAsyncDisposable
             WorkingDirectory = cwd,
         };
         foreach (var a in args) start.ArgumentList.Add(a);
+        // The generator may run with its own runtime tuning (run.sh turns thread-pool spinning off for it); the
+        // servers it measures run with the runtime's defaults, as they would be deployed.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("DOTNET_ThreadPool_", StringComparison.Ordinal)).ToList())
+            start.Environment.Remove(key);
         foreach (var (k, v) in env) start.Environment[k] = v;
         start.Environment["LOG_FILE"] = log;
         start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString();
