@@ -23,6 +23,10 @@ public sealed record BenchOptions
     public double[] Rates { get; init; } = [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000];
     public double[] BareRates { get; init; } = [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000, 48000];
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Untimed load at the first rate before a series' first step: past tiered JIT and first GCs.</summary>
+    public TimeSpan ProcessWarmup { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Extra environment for the app (KEY=VALUE), for what-if runs: DOTNET_gcServer=0, Push__Provider=...</summary>
+    public Dictionary<string, string> AppEnvironment { get; init; } = new();
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
     public int Pairs { get; init; } = 100;
     public int Connections { get; init; } = 64;
@@ -80,6 +84,11 @@ public sealed record BenchOptions
                 case "--bare-rates": options = options with { BareRates = Numbers(Next()) }; break;
                 case "--duration": options = options with { Duration = TimeSpan.FromSeconds(double.Parse(Next())) }; break;
                 case "--warmup": options = options with { Warmup = TimeSpan.FromSeconds(double.Parse(Next())) }; break;
+                case "--app-env":
+                    var pair = Next().Split('=', 2);
+                    options.AppEnvironment[pair[0]] = pair.Length > 1 ? pair[1] : "";
+                    break;
+                case "--process-warmup": options = options with { ProcessWarmup = TimeSpan.FromSeconds(double.Parse(Next())) }; break;
                 case "--pairs": options = options with { Pairs = int.Parse(Next()) }; break;
                 case "--connections": options = options with { Connections = int.Parse(Next()) }; break;
                 case "--hot-connections": options = options with { HotConnections = int.Parse(Next()) }; break;
@@ -104,7 +113,7 @@ public sealed record BenchOptions
         usage: ImFunctions.Bench [all|limit|send|pairs|hot|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
                [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
-               [--hot-connections n] [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
+               [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
         """;
 }

@@ -28,7 +28,7 @@ public static class LoadScenarios
         var body = Encoding.UTF8.GetBytes(SendBody("0123456789abcdef01234567", "bare.0"));
         var request = RawHttpConnection.Post(server.Port, "/api/sendMsg", "bench-token-of-typical-length-" + new string('x', 300), body);
         // A fresh process runs tier-0 code for its first seconds: warm it up untimed at the first rate.
-        if (!o.Smoke) await RunStepAsync(bench, server, "warm-up", o.BareRates[0], o.Connections, _ => request, null, null);
+        if (!o.Smoke) await RunStepAsync(bench, server, "warm-up", o.BareRates[0], o.Connections, _ => request, null, null, o.ProcessWarmup);
         foreach (var rate in o.BareRates)
         {
             var step = await RunStepAsync(bench, server, rate.ToString("0"), rate, o.Connections, _ => request, null, null);
@@ -91,7 +91,7 @@ public static class LoadScenarios
             }
 
             var series = new LoadSeries(name, description, []);
-            if (!o.Smoke) await SendStepAsync(bench, app.Server, "warm-up", o.Rates[0], connections, Build, s => Volatile.Write(ref current, s));
+            if (!o.Smoke) await SendStepAsync(bench, app.Server, "warm-up", o.Rates[0], connections, Build, s => Volatile.Write(ref current, s), o.ProcessWarmup);
             foreach (var rate in o.Rates)
             {
                 var step = await SendStepAsync(bench, app.Server, rate.ToString("0"), rate, connections, Build, s => Volatile.Write(ref current, s));
@@ -115,7 +115,7 @@ public static class LoadScenarios
     }
 
     static async Task<LoadStep> SendStepAsync(Bench bench, ServerProcess app, string label, double rate, int connections,
-        Func<int, int, byte[]> build, Action<StepState?> setCurrent)
+        Func<int, int, byte[]> build, Action<StepState?> setCurrent, TimeSpan? length = null)
     {
         var run = Interlocked.Increment(ref runIds);
         StepState? state = null;
@@ -134,15 +134,16 @@ public static class LoadScenarios
                     await Task.Delay(50);
                 }
                 setCurrent(null);
-            });
+            }, length);
     }
 
     /// <summary>One step: the load, the measured window's CPU and memory, and the app's own count of store work.</summary>
     static async Task<LoadStep> RunStepAsync(Bench bench, ServerProcess server, string label, double rate, int connections,
-        Func<int, byte[]> build, Action<OpenLoop.Timeline>? started, Func<OpenLoop.Timeline, Task>? finished)
+        Func<int, byte[]> build, Action<OpenLoop.Timeline>? started, Func<OpenLoop.Timeline, Task>? finished, TimeSpan? length = null)
     {
         var o = bench.Options;
-        var total = (int)Math.Ceiling(rate * (o.Warmup + o.Duration).TotalSeconds);
+        var measured = length ?? o.Duration;
+        var total = (int)Math.Ceiling(rate * (o.Warmup + measured).TotalSeconds);
         Window? window = null;
         WindowStats? stats = null;
         long logFrom = 0, logTo = 0;
@@ -151,7 +152,7 @@ public static class LoadScenarios
         // The receivers need the timeline before the first request goes out.
         var timeline = new OpenLoop.Timeline(total);
         started?.Invoke(timeline);
-        var (_, from, to) = await OpenLoop.RunAsync(server.Port, connections, o.MaxQueued, rate, o.Warmup, o.Duration, build,
+        var (_, from, to) = await OpenLoop.RunAsync(server.Port, connections, o.MaxQueued, rate, o.Warmup, measured, build,
             (_, status, body) =>
             {
                 if (status != 200) Interlocked.CompareExchange(ref errorSample, $"{status}: {Encoding.UTF8.GetString(body)}", null);

@@ -107,6 +107,7 @@ public sealed class Bench : IAsyncDisposable
         var settings = new Dictionary<string, string> { ["Storage__Provider"] = Options.Store };
         if (Options.Store == "cosmos") settings = await CosmosPeer.AppSettingsAsync(this, name);
         settings["Storage__Sqlite__Path"] = SqlitePath(name);
+        foreach (var (key, value) in Options.AppEnvironment) settings[key] = value;
         var app = new AppLease(await ServerProcess.StartAppAsync(WorkDirectory, DataDirectory(name), settings), SqlitePath(name), owned: !Options.Smoke);
         if (Options.Smoke) shared = app;
         return app;

@@ -9,10 +9,11 @@ public sealed record LoadStep(
     Percentiles Http, Percentiles Deliver, Percentiles Lag, WindowStats Window, StoreOps? Ops, string? ErrorSample)
 {
     /// <summary>
-    /// The server keeps up: it answers at least 90% of the offered rate, fails at most 1%, and the median request
-    /// does not wait behind a growing queue (HTTP p50 under 100 ms).
+    /// The server keeps up: it answers (and, with receivers, delivers) at least 90% of the offered rate, fails at most
+    /// 1%, and the median request and delivery do not wait behind a growing queue (p50 under 100 ms).
     /// </summary>
-    public bool Holds => AchievedRate >= 0.9 * OfferedRate && Errors <= Math.Max(1, Requests / 100) && Http.P50 <= 100;
+    public bool Holds => AchievedRate >= 0.9 * OfferedRate && Errors <= Math.Max(1, Requests / 100) && Http.P50 <= 100
+        && (Deliver.Count == 0 || (DeliveredRate >= 0.9 * OfferedRate && Deliver.P50 <= 100));
 
     /// <summary>Server CPU time per answered request, in ms: the cost of a request, and less noisy than latency.</summary>
     public double CpuMsPerRequest => AchievedRate > 0 ? Window.ServerCpuPercent * 10 / AchievedRate : double.NaN;
