@@ -40,11 +40,12 @@ public static class ImFunctionsApp
             .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
             .AddFilter(typeof(ImTokenAuthentication).FullName, LogLevel.Warning);
 
-        AddServices(builder.Services, config, dataDirectory);
+        var pushProvider = config["Push:Provider"] ?? "local";
+        AddServices(builder.Services, config, dataDirectory, pushProvider);
 
         var app = builder.Build();
         UseMiddleware(app);
-        MapEndpoints(app, config);
+        MapEndpoints(app, servesLocalHub: pushProvider == "local");
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ImFunctions");
         if (devSecrets is not null)
@@ -57,7 +58,7 @@ public static class ImFunctionsApp
         return app;
     }
 
-    static void AddServices(IServiceCollection services, IConfiguration config, string dataDirectory)
+    static void AddServices(IServiceCollection services, IConfiguration config, string dataDirectory, string pushProvider)
     {
         var uniIm = UniImOptions.FromConfiguration(config.GetSection("UniIm"));
         var auth = config.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions();
@@ -92,7 +93,7 @@ public static class ImFunctionsApp
                 throw new InvalidOperationException($"Storage:Provider must be 'sqlite' or 'cosmos' (got '{other}').");
         }
 
-        switch (config["Push:Provider"] ?? "local")
+        switch (pushProvider)
         {
             case "local":
                 // The app serves a hub itself and pushes to it through the same REST client as in Azure.
@@ -138,14 +139,14 @@ public static class ImFunctionsApp
         app.UseMiddleware<RequestLog>();
         app.UseMiddleware<ErrorHandling>();
         app.UseStatusCodePages(context => EnvelopeStatusPages.Answer(context.HttpContext));
-        app.Use(EmptyParamsAreAnObject);
+        app.Use(EmptyParams.ReadAsAnObject);
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
     }
 
-    static void MapEndpoints(WebApplication app, IConfiguration config)
+    static void MapEndpoints(WebApplication app, bool servesLocalHub)
     {
         // The Functions host probes GET / until the handler answers.
         app.MapGet("/", () => Results.Text("ImFunctions is running.")).AllowAnonymous();
@@ -161,25 +162,7 @@ public static class ImFunctionsApp
         api.MapUsers();
         api.MapPush();
 
-        if ((config["Push:Provider"] ?? "local") == "local") app.MapLocalPushHub();
-    }
-
-    /// <summary>
-    /// uniCloud clients send no body for methods without params; uni-im reads that as <c>{}</c>. Only for uni-im
-    /// methods: the local hub's REST API beside them must see an empty body as empty.
-    /// </summary>
-    static Task EmptyParamsAreAnObject(HttpContext context, RequestDelegate next)
-    {
-        var request = context.Request;
-        var noBody = request.ContentLength == 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0);
-        if (noBody && HttpMethods.IsPost(request.Method) && context.GetEndpoint()?.Metadata.GetMetadata<UniImMethod>() is not null)
-        {
-            request.Body = new MemoryStream("{}"u8.ToArray());
-            request.ContentLength = 2;
-            request.ContentType = "application/json";
-            context.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>(HasBody.Instance);
-        }
-        return next(context);
+        if (servesLocalHub) app.MapLocalPushHub();
     }
 
     static void RememberPublicAddress(WebApplication app)
@@ -187,45 +170,13 @@ public static class ImFunctionsApp
         if (app.Services.GetService<LocalHubOptions>() is not { } hub) return;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         if (address is null) return;
-        var uri = new UriBuilder(address.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1").Replace("://[::]", "://127.0.0.1"));
-        hub.PublicBaseUrl = uri.Uri;
+        // Clients on this machine reach a wildcard binding through loopback.
+        hub.PublicBaseUrl = new Uri(System.Text.RegularExpressions.Regex.Replace(address, @"://(\+|\*|0\.0\.0\.0|\[::\])", "://127.0.0.1"));
     }
-}
-
-sealed class HasBody : Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature
-{
-    public static readonly HasBody Instance = new();
-    public bool CanHaveBody => true;
 }
 
 /// <summary>Marks the endpoints that are uni-im methods, i.e. Azure Functions with a function.json each.</summary>
 public sealed class UniImMethod
 {
     public static readonly UniImMethod Instance = new();
-}
-
-sealed class RequestSizeLimitMetadata(long limit) : Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata
-{
-    public long? MaxRequestBodySize => limit;
-}
-
-static class EnvelopeStatusPages
-{
-    public static readonly ImError TooLarge = new(413, ErrorCodes.TooLarge, $"The request body is larger than {Limits.MaxRequestBytes / 1024} KB.");
-
-    /// <summary>Bare status answers from routing and body binding (404, 405, 413, 415), in the envelope too.</summary>
-    public static Task Answer(HttpContext context)
-    {
-        var status = context.Response.StatusCode;
-        if (context.Response.HasStarted || context.Response.ContentLength > 0 || context.WebSockets.IsWebSocketRequest) return Task.CompletedTask;
-        var error = status switch
-        {
-            404 => ImError.NotFound("No such method."),
-            405 => new ImError(405, ErrorCodes.InvalidParam, "Use POST with a JSON body."),
-            413 => TooLarge,
-            415 => new ImError(415, ErrorCodes.InvalidParam, "Content-Type must be application/json."),
-            _ => new ImError(status, status >= 500 ? ErrorCodes.Internal : ErrorCodes.InvalidParam, "The request was refused."),
-        };
-        return UniIm.WriteErrorAsync(context, error);
-    }
 }

@@ -53,3 +53,30 @@ public static class Limits
     /// <summary>A whole request over this is refused before it is parsed (SPEC §4).</summary>
     public const int MaxRequestBytes = 64 * 1024;
 }
+
+/// <summary>Endpoint metadata that makes Kestrel stop reading a body past the limit (answered 413).</summary>
+public sealed class RequestSizeLimitMetadata(long limit) : Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata
+{
+    public long? MaxRequestBodySize => limit;
+}
+
+public static class EnvelopeStatusPages
+{
+    public static readonly ImError TooLarge = new(413, ErrorCodes.TooLarge, $"The request body is larger than {Limits.MaxRequestBytes / 1024} KB.");
+
+    /// <summary>Bare status answers from routing and body binding (404, 405, 413, 415), in the envelope too.</summary>
+    public static Task Answer(HttpContext context)
+    {
+        var status = context.Response.StatusCode;
+        if (context.Response.HasStarted || context.Response.ContentLength > 0 || context.WebSockets.IsWebSocketRequest) return Task.CompletedTask;
+        var error = status switch
+        {
+            404 => ImError.NotFound("No such method."),
+            405 => new ImError(405, ErrorCodes.InvalidParam, "Use POST with a JSON body."),
+            413 => TooLarge,
+            415 => new ImError(415, ErrorCodes.InvalidParam, "Content-Type must be application/json."),
+            _ => new ImError(status, status >= 500 ? ErrorCodes.Internal : ErrorCodes.InvalidParam, "The request was refused."),
+        };
+        return UniIm.WriteErrorAsync(context, error);
+    }
+}

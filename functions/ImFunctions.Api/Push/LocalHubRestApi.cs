@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Push.LocalHub;
 using ImFunctions.Core.Push.WebPubSub;
 using Microsoft.AspNetCore.Diagnostics;
