@@ -9,7 +9,7 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// that are keyed or ordered on, the same shape the Cosmos store uses, and concurrency works the same way:
 /// unique keys for seq and ids, a version column as the row's ETag.
 /// </summary>
-public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
+public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore, IDisposable
 {
     const int SqliteConstraintPrimaryKey = 1555, SqliteConstraintUnique = 2067, SqliteBusy = 5, SqliteLocked = 6;
 
@@ -190,7 +190,7 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
         return changed == 1 ? row with { ETag = (version + 1).ToString() } : null;
     }
 
-    static async Task<ConversationRow?> ReadRowAsync(SqliteConnection connection, string userId, string conversationId, CancellationToken ct)
+    async Task<ConversationRow?> ReadRowAsync(SqliteConnection connection, string userId, string conversationId, CancellationToken ct)
     {
         await using var command = Command(connection, "SELECT doc, version FROM conversations WHERE user_id = $u AND id = $id",
             ("$u", userId), ("$id", conversationId));
@@ -226,11 +226,20 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
         return WithConnectionAsync(op == StoreOp.Write, work, ct);
     }
 
+    /// <summary>
+    /// Writes run on one long-lived connection, in turn, with their statements prepared once: per write that saves
+    /// a pool round trip, a PRAGMA and the SQL parse. Reads run on pooled connections, in parallel with each other
+    /// and with the writer (WAL).
+    /// </summary>
+    SqliteConnection? writer;
+    readonly Dictionary<string, KeptCommand> writerCommands = new(StringComparer.Ordinal);
+
     async Task<T> WithConnectionAsync<T>(bool writes, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
     {
         if (writes) await writeTurn.WaitAsync(ct);
         try
         {
+            if (writes) return await work(writer ??= await OpenWriterAsync(ct));
             await using var connection = await OpenAsync(ct);
             return await work(connection);
         }
@@ -244,6 +253,22 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
         }
     }
 
+    async Task<SqliteConnection> OpenWriterAsync(CancellationToken ct)
+    {
+        var connection = await OpenAsync(ct);
+        // WAL makes NORMAL durable against application crashes; only an OS crash can lose the last commits.
+        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL;", ct);
+        return connection;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in writerCommands.Values) command.Release();
+        writerCommands.Clear();
+        writer?.Dispose();
+        writer = null;
+    }
+
     Task RunAsync(StoreOp op, Func<SqliteConnection, Task> work, CancellationToken ct) =>
         RunAsync(op, async connection => { await work(connection); return true; }, ct);
 
@@ -251,20 +276,36 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore
     {
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct);
-        // Per connection: WAL makes NORMAL durable against application crashes; only an OS crash can lose the last commits.
-        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL;", ct);
         return connection;
     }
 
-    static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>A command for <paramref name="sql"/>: on the writer, the one kept (and prepared) for that SQL.</summary>
+    SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
+        SqliteCommand command;
+        if (ReferenceEquals(connection, writer))
+        {
+            if (!writerCommands.TryGetValue(sql, out var kept))
+                writerCommands[sql] = kept = new KeptCommand { Connection = connection, CommandText = sql };
+            command = kept;
+        }
+        else
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+        }
         foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         return command;
     }
 
-    static async Task<int> ExecuteAsync(SqliteConnection connection, string sql, CancellationToken ct,
+    /// <summary>A writer's command that outlives its using block: disposing only clears its parameters.</summary>
+    sealed class KeptCommand : SqliteCommand
+    {
+        protected override void Dispose(bool disposing) => Parameters.Clear();
+        public void Release() => base.Dispose(true);
+    }
+
+    async Task<int> ExecuteAsync(SqliteConnection connection, string sql, CancellationToken ct,
         params (string Name, object? Value)[] parameters)
     {
         await using var command = Command(connection, sql, parameters);
