@@ -21,7 +21,7 @@ public sealed record BenchOptions
 
     // Send load.
     public double[] Rates { get; init; } = [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000];
-    public double[] BareRates { get; init; } = [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000, 48000];
+    public double[] BareRates { get; init; } = [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000, 48000, 64000, 96000];
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Untimed load at the first rate before a series' first step: past tiered JIT and first GCs.</summary>
     public TimeSpan ProcessWarmup { get; init; } = TimeSpan.FromSeconds(10);
