@@ -112,7 +112,7 @@ public static class Reporting
             md.AppendLine("| offered /s | ok /s | " + (push ? "delivered /s | " : "") + "errors | " + (push ? "lost | " : "") +
                           "HTTP p50 / p99 ms | " + (push ? "deliver p50 / p95 / p99 / max ms | " : "") + "generator lag p99 ms | " +
                           "server CPU (ms per request) | generator CPU | other CPU | server RSS MiB |" + (push ? " store reads / writes per send |" : ""));
-            md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", push ? 12 : 9)));
+            md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", push ? 13 : 9)));
             foreach (var s in series.Steps)
             {
                 var offered = (s.Label == "half-peak" ? $"{s.OfferedRate:N0} (½ peak)" : $"{s.OfferedRate:N0}") + (s.Holds ? "" : " ✗");
@@ -128,7 +128,9 @@ public static class Reporting
                 md.AppendLine();
             }
             md.AppendLine();
-            md.AppendLine($"Peak: **{series.Peak:N0} /s** (✗: the step did not hold — under 90% answered, over 1% errors, or HTTP p50 over 100 ms).");
+            md.AppendLine($"Peak: **{series.Peak:N0} /s**. ✗: the step did not hold (under 90% answered or delivered, over 1% errors, " +
+                          "or HTTP or delivery p50 over 100 ms). Error statuses below 0 are the generator's: -1 shed (over 20k requests " +
+                          "queued), -2 connection failed, -3 no answer within 10 s of the step's end.");
             md.AppendLine();
         }
 
