@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ImFunctions.Tests.Push;
 using ImFunctions.Tests.Support;
 
 namespace ImFunctions.Tests.Api;
@@ -14,19 +15,24 @@ public sealed class ChatFlowTests
     [OneTimeTearDown]
     public async Task Stop() => await app.DisposeAsync();
 
+    static Task<HubSocket> ConnectAsync(string url) => HubSocket.ConnectAsync(new Uri(url), HubSocket.Json);
+
+    /// <summary>The data of the next server message, skipping system frames.</summary>
+    static async Task<JsonElement> NextPushAsync(HubSocket socket) => (await socket.NextOfTypeAsync("message")).GetProperty("data");
+
     [Test]
     public async Task A_message_reaches_the_receivers_socket_and_unread_follows_it()
     {
         var (alice, bob) = (await app.LoginAsync(), await app.LoginAsync());
         var negotiated = (await bob.PostAsync("negotiate")).AssertOk().Data;
-        await using var socket = await PushClient.ConnectAsync(negotiated.GetProperty("url").GetString()!);
+        await using var socket = await ConnectAsync(negotiated.GetProperty("url").GetString()!);
         var connected = await socket.NextAsync();
         Assert.That((connected.GetProperty("type").GetString(), connected.GetProperty("event").GetString()), Is.EqualTo(("system", "connected")));
         Assert.That(connected.GetProperty("userId").GetString(), Is.EqualTo(bob.Uid));
         Assert.That(socket.Subprotocol, Is.EqualTo("json.webpubsub.azure.v1"));
 
         var sent = (await alice.SendTextAsync(bob.Uid, "hello bob")).AssertOk().Data;
-        var pushed = await socket.NextServerDataAsync();
+        var pushed = await NextPushAsync(socket);
 
         Assert.That(pushed.GetProperty("type").GetString(), Is.EqualTo("im"));
         Assert.That(pushed.GetProperty("event").GetString(), Is.EqualTo("msg"));
@@ -47,7 +53,7 @@ public sealed class ChatFlowTests
         Assert.That(history.EnumerateArray().Select(m => m.GetProperty("body").GetString()), Is.EqualTo(new[] { "hello bob" }));
 
         (await bob.PostAsync("clearUnreadCount", new { conversation_id = conversationId })).AssertOk();
-        var read = await socket.NextServerDataAsync();   // bob's other devices hear of the read
+        var read = await NextPushAsync(socket);   // bob's other devices hear of the read
         Assert.That(read.GetProperty("event").GetString(), Is.EqualTo("read"));
         Assert.That(read.GetProperty("data").GetProperty("read_seq").GetInt64(), Is.EqualTo(1));
         row = (await bob.PostAsync("getConversationList")).AssertOk().Data.EnumerateArray().Single();
@@ -59,9 +65,9 @@ public sealed class ChatFlowTests
     {
         var user = await app.LoginAsync();
         var url = (await user.PostAsync("negotiate")).AssertOk().Data.GetProperty("url").GetString()!;
-        await using var socket = await PushClient.ConnectAsync(url);
+        await using var socket = await ConnectAsync(url);
         await socket.NextAsync();   // connected
-        await socket.SendAsync("""{"type":"ping"}""");
+        await socket.SendAsync(new { type = "ping" });
         Assert.That((await socket.NextAsync()).GetProperty("type").GetString(), Is.EqualTo("pong"));
     }
 
@@ -70,15 +76,15 @@ public sealed class ChatFlowTests
     {
         var (alice, bob) = (await app.LoginAsync(), await app.LoginAsync());
         var url = (await bob.PostAsync("negotiate")).AssertOk().Data.GetProperty("url").GetString()!;
-        await using var phone = await PushClient.ConnectAsync(url);
-        await using var laptop = await PushClient.ConnectAsync(url);
+        await using var phone = await ConnectAsync(url);
+        await using var laptop = await ConnectAsync(url);
         await phone.NextAsync();
         await laptop.NextAsync();
 
         (await alice.SendTextAsync(bob.Uid, "to all of bob")).AssertOk();
 
-        Assert.That((await phone.NextServerDataAsync()).GetProperty("data").GetProperty("body").GetString(), Is.EqualTo("to all of bob"));
-        Assert.That((await laptop.NextServerDataAsync()).GetProperty("data").GetProperty("body").GetString(), Is.EqualTo("to all of bob"));
+        Assert.That((await NextPushAsync(phone)).GetProperty("data").GetProperty("body").GetString(), Is.EqualTo("to all of bob"));
+        Assert.That((await NextPushAsync(laptop)).GetProperty("data").GetProperty("body").GetString(), Is.EqualTo("to all of bob"));
     }
 
     [Test]
@@ -87,7 +93,7 @@ public sealed class ChatFlowTests
         var user = await app.LoginAsync();
         var url = (await user.PostAsync("negotiate")).AssertOk().Data.GetProperty("url").GetString()!;
         var forged = url[..(url.LastIndexOf('.') + 1)] + "AAAA";
-        await Assert.ThatAsync(() => PushClient.ConnectAsync(forged), Throws.InstanceOf<System.Net.WebSockets.WebSocketException>());
+        await Assert.ThatAsync(() => ConnectAsync(forged), Throws.InstanceOf<System.Net.WebSockets.WebSocketException>());
     }
 
     [Test]
@@ -132,12 +138,12 @@ public sealed class ChatFlowTests
     {
         var (alice, bob) = (await app.LoginAsync(), await app.LoginAsync());
         var url = (await bob.PostAsync("negotiate")).AssertOk().Data.GetProperty("url").GetString()!;
-        await using var socket = await PushClient.ConnectAsync(url);
+        await using var socket = await ConnectAsync(url);
         await socket.NextAsync();
         var text = new string('长', 2000);
 
         var sent = (await alice.SendTextAsync(bob.Uid, text)).AssertOk().Data;
-        var hint = (await socket.NextServerDataAsync()).GetProperty("data");
+        var hint = (await NextPushAsync(socket)).GetProperty("data");
 
         Assert.That(hint.GetProperty("is_hint").GetBoolean(), Is.True);
         Assert.That(hint.GetProperty("preview").GetString(), Is.EqualTo(text[..50]));
