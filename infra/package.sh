@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the Azure Functions package: artifacts/imfunctions.zip, the flat app root the host expects.
-#   host.json                 the repo's host.json (customHandler -> bin/ImFunctions.Api)
+#   host.json                 the repo's host.json (customHandler -> bin/ImFunctions.Local)
 #   <function>/function.json  one folder per functions/<name>/function.json
 #   bin/                      the handler, self-contained for linux-x64, executable bit kept
 # Prints the zip's path on stdout; progress and errors go to stderr.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-project="$root/functions/ImFunctions.Api/ImFunctions.Api.csproj"
+project="$root/functions/ImFunctions.Local/ImFunctions.Local.csproj"
 zip_path="$root/artifacts/imfunctions.zip"
 
 work="$(mktemp -d)"
@@ -36,7 +36,7 @@ cp "$root/host.json" "$app/host.json"
 count=0
 for dir in "$root"/functions/*/; do
   name="$(basename "$dir")"
-  [[ -f "$dir/function.json" ]] || continue # functions/ImFunctions.Api is the project, not a function
+  [[ -f "$dir/function.json" ]] || continue # functions/ImFunctions.Local is the project, not a function
   mkdir -p "$app/$name"
   cp "$dir/function.json" "$app/$name/function.json"
   count=$((count + 1))

@@ -47,7 +47,7 @@ public sealed class ServerProcess : IAsyncDisposable
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string>()) env[k] = v;
-        return StartAsync(Path.Combine(AppContext.BaseDirectory, "ImFunctions.Api.dll"), [], env, workDirectory, "app", dataDirectory);
+        return StartAsync(Path.Combine(AppContext.BaseDirectory, "ImFunctions.Local.dll"), [], env, workDirectory, "app", dataDirectory);
     }
 
     /// <summary>Starts this assembly's bare-Kestrel endpoint (the machine's limit for one JSON POST).</summary>

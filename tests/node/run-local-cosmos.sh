@@ -35,9 +35,9 @@ env | grep -E '^(Storage__Provider|Cosmos__)' | sort | sed 's/^/  /'
 
 if [[ "${1:-}" == "--server" ]]; then
   echo "Run the app with them in another terminal, e.g.:"
-  echo "  Storage__Provider=cosmos Cosmos__Endpoint=$endpoint Cosmos__Key=$Cosmos__Key Cosmos__TrustLocalCertificate=true dotnet run --project functions/ImFunctions.Api"
+  echo "  Storage__Provider=cosmos Cosmos__Endpoint=$endpoint Cosmos__Key=$Cosmos__Key Cosmos__TrustLocalCertificate=true dotnet run --project functions/ImFunctions.Local"
   echo "Ctrl+C stops the server."
   wait "$server"
 else
-  cd "$root" && dotnet run --project functions/ImFunctions.Api
+  cd "$root" && dotnet run --project functions/ImFunctions.Local
 fi

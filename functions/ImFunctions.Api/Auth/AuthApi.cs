@@ -7,19 +7,17 @@ namespace ImFunctions.Api.Auth;
 
 public static class AuthApi
 {
-    public static RouteGroupBuilder MapAuth(this RouteGroupBuilder api)
-    {
-        api.MapPost("/loginWithJWT", LoginWithJwt).AllowAnonymous();
-        return api;
-    }
+    public static ImMethodTable AddAuth(this ImMethodTable methods) => methods
+        .Add<JsonElement>("loginWithJWT", LoginWithJwt, Access.Anonymous);
 
     /// <summary>
     /// Trades a legacy backend's signed JWT for an ImFunctions token, creating the user on first login
     /// and refreshing the profile on later ones.
     /// </summary>
-    static async Task<IResult> LoginWithJwt(JsonElement body, HttpContext context, UniImOptions uniIm, UserDirectory users,
-        IImStore store, TokenService tokens, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> LoginWithJwt(JsonElement body, ImCall call)
     {
+        var (uniIm, users, store, tokens, clock, ct) =
+            (call.Get<UniImOptions>(), call.Get<UserDirectory>(), call.Get<IImStore>(), call.Get<TokenService>(), call.Get<TimeProvider>(), call.Ct);
         // uni-im clients send {"signedData": "<jwt>"}; a bare JSON string is accepted too.
         var signed = body.ValueKind switch
         {
@@ -60,7 +58,7 @@ public static class AuthApi
         };
         await users.SaveAsync(user, ct);
 
-        UniIm.SetNewToken(context, tokens.Issue(user));
+        UniIm.SetNewToken(call.Http, tokens.Issue(user));
         return UniIm.Ok(new { uid });
     }
 }

@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using FluentValidation;
-using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Storage;
@@ -9,26 +8,21 @@ namespace ImFunctions.Api.Conversations;
 
 public static class ConversationsApi
 {
-    public static RouteGroupBuilder MapConversations(this RouteGroupBuilder api)
-    {
-        api.MapPost("/getConversationList", GetConversationList).WithValidation<GetConversationListRequest>();
-        api.MapPost("/clearUnreadCount", ClearUnreadCount).WithValidation<ClearUnreadCountRequest>();
-        return api;
-    }
+    public static ImMethodTable AddConversations(this ImMethodTable methods) => methods
+        .Add<GetConversationListRequest>("getConversationList", GetConversationList)
+        .Add<ClearUnreadCountRequest>("clearUnreadCount", ClearUnreadCount);
 
-    static async Task<IResult> GetConversationList(GetConversationListRequest req, CurrentUser me, Messenger messenger,
-        CancellationToken ct)
+    static async Task<IResult> GetConversationList(GetConversationListRequest req, ImCall call)
     {
         var limit = req.Limit ?? GetConversationListRequest.DefaultLimit;
         var page = new ConversationPage(limit, (req.Page ?? 0) * limit, req.MaxUpdateTime);
-        var list = await messenger.ListConversationsAsync(me.User, req.ConversationId, page, ct);
+        var list = await call.Get<Messenger>().ListConversationsAsync(call.Me, req.ConversationId, page, call.Ct);
         return list.Match(UniIm.Ok, UniIm.Error);
     }
 
-    static async Task<IResult> ClearUnreadCount(ClearUnreadCountRequest req, CurrentUser me, Messenger messenger,
-        CancellationToken ct)
+    static async Task<IResult> ClearUnreadCount(ClearUnreadCountRequest req, ImCall call)
     {
-        var cursors = await messenger.MarkReadAsync(me.User, req.ConversationId, req.ReadSeq, ct);
+        var cursors = await call.Get<Messenger>().MarkReadAsync(call.Me, req.ConversationId, req.ReadSeq, call.Ct);
         return cursors.Match(UniIm.Ok, UniIm.Error);
     }
 }

@@ -14,6 +14,7 @@ public static class UniIm
 
     public static IResult Ok(object? data = null) => new EnvelopeResult(200, null, data);
     public static IResult Error(ImError error) => new EnvelopeResult(error.Status, error, null);
+    public static IResult Error(ImError error, int retryAfterSeconds) => new EnvelopeResult(error.Status, error, null, retryAfterSeconds);
 
     /// <summary>Attaches a renewed (or freshly issued) token to this request's response.</summary>
     public static void SetNewToken(HttpContext context, IssuedToken token) => context.Items[NewTokenItem] = token;
@@ -22,11 +23,15 @@ public static class UniIm
 
     public static Task WriteErrorAsync(HttpContext context, ImError error) => Error(error).ExecuteAsync(context);
 
-    sealed class EnvelopeResult(int status, ImError? error, object? data) : IResult
+    public sealed class EnvelopeResult(int status, ImError? error, object? data, int? retryAfterSeconds = null) : IResult
     {
+        public int Status => status;
+        public ImError? Error => error;
+
         public async Task ExecuteAsync(HttpContext context)
         {
             context.Response.StatusCode = status;
+            if (retryAfterSeconds is { } wait) context.Response.Headers.RetryAfter = wait.ToString();
             context.Response.ContentType = "application/json; charset=utf-8";
             context.Items[ErrCodeItem] = error?.Code ?? "0";
             await using var json = new Utf8JsonWriter(context.Response.BodyWriter, new JsonWriterOptions { Encoder = ImJson.Options.Encoder });

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentValidation;
-using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Storage;
@@ -10,25 +9,23 @@ namespace ImFunctions.Api.Messages;
 
 public static class MessagesApi
 {
-    public static RouteGroupBuilder MapMessages(this RouteGroupBuilder api)
-    {
-        api.MapPost("/sendMsg", SendMsg).WithValidation<SendMsgRequest>();
-        api.MapPost("/getMsgList", GetMsgList).WithValidation<GetMsgListRequest>();
-        return api;
-    }
+    public static ImMethodTable AddMessages(this ImMethodTable methods) => methods
+        .Add<SendMsgRequest>("sendMsg", SendMsg)
+        .Add<GetMsgListRequest>("getMsgList", GetMsgList);
 
-    static async Task<IResult> SendMsg(SendMsgRequest req, CurrentUser me, Messenger messenger, CancellationToken ct)
+    static async Task<IResult> SendMsg(SendMsgRequest req, ImCall call)
     {
-        var sent = await messenger.SendAsync(me.User, req.ToSendMessage(), ct);
+        var sent = await call.Get<Messenger>().SendAsync(call.Me, req.ToSendMessage(), call.Ct);
         return sent.Match(UniIm.Ok, UniIm.Error);
     }
 
-    static async Task<IResult> GetMsgList(GetMsgListRequest req, CurrentUser me, Messenger messenger, CancellationToken ct)
+    static async Task<IResult> GetMsgList(GetMsgListRequest req, ImCall call)
     {
+        var messenger = call.Get<Messenger>();
         var limit = req.Limit ?? GetMsgListRequest.DefaultLimit;
         var page = req.ConversationIds is { } ids
-            ? await messenger.GetUpdatesAsync(me.User, ids, req.MinUpdateTime ?? 0, limit, ct)
-            : await messenger.GetHistoryAsync(me.User, req.ConversationId!, new SeqWindow(req.BeforeSeq, req.AfterSeq), limit, ct);
+            ? await messenger.GetUpdatesAsync(call.Me, ids, req.MinUpdateTime ?? 0, limit, call.Ct)
+            : await messenger.GetHistoryAsync(call.Me, req.ConversationId!, new SeqWindow(req.BeforeSeq, req.AfterSeq), limit, call.Ct);
         return page.Match(UniIm.Ok, UniIm.Error);
     }
 }

@@ -1,4 +1,3 @@
-using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Push;
 
@@ -9,15 +8,15 @@ public static class PushApi
     /// <summary>How long a negotiated WebSocket URL stays valid (Web PubSub's default is 60 minutes).</summary>
     static readonly TimeSpan UrlLifetime = TimeSpan.FromMinutes(60);
 
-    public static RouteGroupBuilder MapPush(this RouteGroupBuilder api)
-    {
-        api.MapPost("/negotiate", Negotiate);
-        return api;
-    }
+    public static ImMethodTable AddPush(this ImMethodTable methods) => methods
+        .Add<NegotiateRequest>("negotiate", Negotiate);
 
-    static async Task<IResult> Negotiate(CurrentUser me, IPushGateway push, CancellationToken ct)
+    static async Task<IResult> Negotiate(NegotiateRequest req, ImCall call)
     {
-        var access = await push.GetClientAccessAsync(me.User.Id, UrlLifetime, ct);
+        var access = await call.Get<IPushGateway>().GetClientAccessAsync(call.Me.Id, UrlLifetime, call.Ct);
         return UniIm.Ok(new { url = access.Url.AbsoluteUri, expire_time = access.ExpiresAt.ToUnixTimeMilliseconds() });
     }
 }
+
+/// <summary>negotiate takes no params; its body must still be a JSON object (or absent).</summary>
+public sealed record NegotiateRequest;

@@ -1,5 +1,4 @@
 using FluentValidation;
-using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Storage;
@@ -8,23 +7,20 @@ namespace ImFunctions.Api.Users;
 
 public static class UsersApi
 {
-    public static RouteGroupBuilder MapUsers(this RouteGroupBuilder api)
-    {
-        api.MapPost("/getUserInfo", GetUserInfo).WithValidation<GetUserInfoRequest>();
-        api.MapPost("/getUserIdByExtUid", GetUserIdByExtUid).WithValidation<GetUserIdByExtUidRequest>();
-        return api;
-    }
+    public static ImMethodTable AddUsers(this ImMethodTable methods) => methods
+        .Add<GetUserInfoRequest>("getUserInfo", GetUserInfo)
+        .Add<GetUserIdByExtUidRequest>("getUserIdByExtUid", GetUserIdByExtUid);
 
     /// <summary>Public profiles only: never mobile, email or roles.</summary>
-    static async Task<IResult> GetUserInfo(GetUserInfoRequest req, CurrentUser me, UserDirectory users, CancellationToken ct)
+    static async Task<IResult> GetUserInfo(GetUserInfoRequest req, ImCall call)
     {
-        var found = await users.GetManyAsync(req.UserIds!, ct);
+        var found = await call.Get<UserDirectory>().GetManyAsync(req.UserIds!, call.Ct);
         return UniIm.Ok(req.UserIds!.Distinct().Where(found.ContainsKey).Select(id => found[id].ToPublicProfile()).ToList());
     }
 
-    static async Task<IResult> GetUserIdByExtUid(GetUserIdByExtUidRequest req, CurrentUser me, IImStore store, CancellationToken ct)
+    static async Task<IResult> GetUserIdByExtUid(GetUserIdByExtUidRequest req, ImCall call)
     {
-        var uid = await store.FindUidByExtUidAsync(req.ExtUid!, ct);
+        var uid = await call.Get<IImStore>().FindUidByExtUidAsync(req.ExtUid!, call.Ct);
         return uid is null
             ? UniIm.Error(ImError.NotFound($"ext_uid: no user has ext_uid '{req.ExtUid}'"))
             : UniIm.Ok(new { uid });

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using ImFunctions.Api;
+using ImFunctions.Api.Hosting;
+using ImFunctions.Local;
 using ImFunctions.Tests.Support;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,7 +23,7 @@ public sealed class FunctionWiringTests
     {
         await using var app = await TestApp.StartAsync();
         var routes = app.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => e.Metadata.GetMetadata<UniImMethod>() is not null)
+            .Where(e => e.Metadata.GetMetadata<ImMethod>() is not null)
             .Select(e => e.RoutePattern.RawText!.TrimStart('/'))
             .Order().ToArray();
         var declared = FunctionFolders().Select(d => "api/" + Path.GetFileName(d)).Order().ToArray();

@@ -115,7 +115,9 @@ public class PushDeliveryTests
 
         (await bob.PostAsync("clearUnreadCount", new { conversation_id = sent.GetProperty("conversation_id").GetString() })).AssertOk();
 
+        // The send's own push to alice's devices is dispatched off the request path and may reach the new socket first.
         var push = await NextPush(alicePhone);
+        if (push.GetProperty("event").GetString() == "msg") push = await NextPush(alicePhone);
         Assert.That(push.GetProperty("event").GetString(), Is.EqualTo("read"));
         Assert.That(push.GetProperty("data").GetProperty("read_seq").GetInt64(), Is.EqualTo(1));
     }

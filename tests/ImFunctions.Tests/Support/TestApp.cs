@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using ImFunctions.Api;
+using ImFunctions.Local;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -45,6 +45,8 @@ public sealed class TestApp : IAsyncDisposable
             ["LocalHub:AccessKey"] = HubAccessKey,
             ["RateLimit:Burst"] = "10000",
             ["RateLimit:PermitsPerSecond"] = "10000",
+            ["RateLimit:AddressBurst"] = "10000",
+            ["RateLimit:AddressPermitsPerSecond"] = "10000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         var app = await ImFunctionsApp.CreateAsync([], builder =>

@@ -22,8 +22,7 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore, IDispo
 
     public async Task InitializeAsync(CancellationToken ct)
     {
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(options.Path));
-        if (directory is not null) Directory.CreateDirectory(directory);
+        CreateOwnerOnly(System.IO.Path.GetFullPath(options.Path));
         await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, """
             PRAGMA journal_mode = WAL;
@@ -41,6 +40,24 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore, IDispo
                 PRIMARY KEY (user_id, id)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations (user_id, update_time DESC);
             """, ct);
+    }
+
+    /// <summary>
+    /// Chat history is personal data: the folder is made 0700 and the file 0600 before SQLite opens it (its -wal and
+    /// -shm files take the database file's mode).
+    /// </summary>
+    static void CreateOwnerOnly(string path)
+    {
+        var directory = System.IO.Path.GetDirectoryName(path)!;
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+            return;
+        }
+        if (!Directory.Exists(directory)) Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!File.Exists(path))
+            using (File.Create(path)) { }
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     public async Task<User?> GetUserAsync(string uid, CancellationToken ct) =>

@@ -1,7 +1,7 @@
 using System.Net.WebSockets;
 using ImFunctions.Core.Push.LocalHub;
 
-namespace ImFunctions.Api.Push;
+namespace ImFunctions.Local.Push;
 
 /// <summary>
 /// The local hub, served by this app at Web PubSub's own paths so client and server code work unchanged:
@@ -11,7 +11,7 @@ public static class LocalHubEndpoint
 {
     public static IEndpointRouteBuilder MapLocalPushHub(this IEndpointRouteBuilder app)
     {
-        app.Map("/client/hubs/{hub}", Connect).AllowAnonymous().DisableRateLimiting();
+        app.Map("/client/hubs/{hub}", Connect);
         app.MapLocalHubRestApi();
         return app;
     }

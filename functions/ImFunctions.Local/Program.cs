@@ -1,4 +1,4 @@
-using ImFunctions.Api;
+using ImFunctions.Local;
 
 var app = await ImFunctionsApp.CreateAsync(args);
 await app.RunAsync();

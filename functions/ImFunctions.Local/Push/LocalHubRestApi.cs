@@ -1,13 +1,14 @@
 using System.Text;
 using System.Text.Json;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Local.Hosting;
 using ImFunctions.Core.Push.LocalHub;
 using ImFunctions.Core.Push.WebPubSub;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing.Patterns;
 
-namespace ImFunctions.Api.Push;
+namespace ImFunctions.Local.Push;
 
 /// <summary>
 /// Web PubSub's data-plane REST API (api-version 2024-12-01) for the local hub: same paths, same HS256 access-key
@@ -21,8 +22,7 @@ public static class LocalHubRestApi
     public static IEndpointRouteBuilder MapLocalHubRestApi(this IEndpointRouteBuilder app)
     {
         var rest = app.MapGroup("/api/hubs/{hub}")
-            .AllowAnonymous()   // signed with the hub's access key instead: RequireHubToken
-            .AddEndpointFilter(RequireHubToken)
+            .AddEndpointFilter(RequireHubToken)   // signed with the hub's access key, not a user token
             .WithMetadata(new RequestSizeLimitMetadata(MaxBodyBytes));
 
         rest.MapPost("/:send", (HttpContext context, LocalPushHub hub) =>

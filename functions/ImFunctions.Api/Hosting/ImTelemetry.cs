@@ -1,0 +1,25 @@
+using System.Diagnostics;
+using ImFunctions.Core.Storage;
+
+namespace ImFunctions.Api.Hosting;
+
+/// <summary>The span every method call gets; exporters are the hosts' business.</summary>
+public static class ImTelemetry
+{
+    public const string SourceName = "ImFunctions";
+    public static readonly ActivitySource Source = new(SourceName);
+
+    public static Activity? StartMethod(string method) => Source.StartActivity(method, ActivityKind.Server);
+
+    public static void EndMethod(Activity? activity, HttpContext context, StoreMeter store)
+    {
+        if (activity is null) return;
+        activity.SetTag("http.response.status_code", context.Response.StatusCode);
+        activity.SetTag("imf.err_code", UniIm.ErrCodeOf(context));
+        activity.SetTag("imf.store.point_reads", store.PointReads);
+        activity.SetTag("imf.store.queries", store.Queries);
+        activity.SetTag("imf.store.writes", store.Writes);
+        activity.SetTag("imf.store.request_charge", store.RequestCharge);
+        if (context.Response.StatusCode >= 500) activity.SetStatus(ActivityStatusCode.Error);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Unicode;
+using ImFunctions.Core.Domain;
+
+namespace ImFunctions.Api.Hosting;
+
+/// <summary>
+/// Reads a method's body the same way in both hosts: at most 64 KB (413 before parsing), JSON only (415),
+/// valid UTF-8 with no lone surrogates (400 naming the field), and no body at all read as <c>{}</c> the way
+/// uniCloud clients send methods without params.
+/// </summary>
+public static class RequestBody
+{
+    /// <summary>A whole request over this is refused before it is parsed (SPEC §4).</summary>
+    public const int MaxBytes = 64 * 1024;
+
+    public static readonly ImError TooLarge = new(413, ErrorCodes.TooLarge, $"The request body is larger than {MaxBytes / 1024} KB.");
+    static readonly ImError NotJson = new(415, ErrorCodes.InvalidParam, "Content-Type must be application/json.");
+    static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+
+    public static async Task<Result<JsonElement>> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength > MaxBytes) return TooLarge;
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxBytes + 1);
+        try
+        {
+            var length = 0;
+            int read;
+            while (length <= MaxBytes && (read = await request.Body.ReadAsync(buffer.AsMemory(length, MaxBytes + 1 - length), ct)) > 0)
+                length += read;
+            if (length > MaxBytes) return TooLarge;
+            if (length == 0) return EmptyObject;
+            if (!IsJson(request.ContentType)) return NotJson;
+
+            var bytes = buffer.AsSpan(0, length);
+            if (!Utf8.IsValid(bytes)) return ImError.InvalidParam("body", "is not valid UTF-8");
+            JsonDocument document;
+            try { document = JsonDocument.Parse(buffer.AsMemory(0, length)); }
+            catch (JsonException) { return ImError.InvalidParam("body", "is malformed JSON"); }
+            using (document)
+            {
+                // Only \u escapes can spell a lone surrogate; valid UTF-8 bytes cannot.
+                if (bytes.IndexOf("\\u"u8) >= 0 && FirstBadString(document.RootElement, "") is { } field)
+                    return ImError.InvalidParam(field, "is not valid Unicode (a lone surrogate)");
+                return document.RootElement.Clone();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    static bool IsJson(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media) && media.MediaType is { } type &&
+        (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The path of the first string or property name that does not decode to valid UTF-16.</summary>
+    static string? FirstBadString(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Decodes(() => element.GetString()) ? null : Name(path);
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                    if (FirstBadString(item, $"{path}[{i++}]") is { } bad) return bad;
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name = "";
+                    if (!Decodes(() => name = property.Name)) return Name(path);
+                    if (FirstBadString(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } bad) return bad;
+                }
+                return null;
+            default:
+                return null;
+        }
+
+        static string Name(string path) => path.Length == 0 ? "body" : path;
+    }
+
+    static bool Decodes(Func<string?> read)
+    {
+        try { read(); return true; }
+        catch (InvalidOperationException) { return false; }
+    }
+}

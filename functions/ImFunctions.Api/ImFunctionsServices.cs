@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FluentValidation;
+using ImFunctions.Api.Auth;
+using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Push;
+using ImFunctions.Core.Push.WebPubSub;
+using ImFunctions.Core.Storage;
+using ImFunctions.Core.Storage.Sqlite;
+
+namespace ImFunctions.Api;
+
+/// <summary>The services both hosts share: settings, domain services, the store, the push gateway and the pipeline.</summary>
+public static class ImFunctionsServices
+{
+    /// <summary>
+    /// Registers everything the methods need. Push:Provider <c>webpubsub</c> is registered here; <c>local</c> needs the
+    /// local host, which registers its own hub as the gateway.
+    /// </summary>
+    public static IServiceCollection AddImFunctions(this IServiceCollection services, IConfiguration config, string dataDirectory)
+    {
+        SecretRules.Check(config);
+        var uniIm = UniImOptions.FromConfiguration(config.GetSection("UniIm"));
+        var auth = config.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions();
+        auth.Validate();
+
+        services.AddSingleton(uniIm);
+        services.AddSingleton(auth);
+        services.AddSingleton(TimeProvider.System);
+        services.AddMemoryCache(cache => cache.SizeLimit = 100_000);
+        services.AddSingleton<UserDirectory>();
+        services.AddSingleton<TalkPolicy>();
+        services.AddSingleton<Messenger>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton(config.GetSection("Push:Dispatch").Get<PushDispatchOptions>() ?? new PushDispatchOptions());
+        services.AddSingleton<PushDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());
+        AddStore(services, config, dataDirectory);
+
+        switch (config["Push:Provider"] ?? "local")
+        {
+            case "webpubsub":
+                services.AddSingleton<IPushGateway>(WebPubSubRestClient.FromSettings(
+                    config.GetSection("WebPubSub").Get<WebPubSubSettings>() ?? new WebPubSubSettings()));
+                break;
+            case "local":
+                break;   // the local host serves the hub and registers it as the gateway
+            case var other:
+                throw new InvalidOperationException($"Push:Provider must be 'local' or 'webpubsub' (got '{other}').");
+        }
+
+        ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;   // a rule's later checks assume its earlier ones passed
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : WireNames.Of(member);
+        ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : WireNames.Of(member);
+        services.AddValidatorsFromAssemblyContaining<ImPipeline>(ServiceLifetime.Singleton);
+
+        services.AddSingleton(config.GetSection("RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions());
+        services.AddSingleton<CallerLimits>();
+        services.AddSingleton<CallerAuthentication>();
+        services.AddSingleton(UniImMethods.Create());
+        services.AddSingleton<ImPipeline>();
+        return services;
+    }
+
+    static void AddStore(IServiceCollection services, IConfiguration config, string dataDirectory)
+    {
+        switch (config["Storage:Provider"] ?? "sqlite")
+        {
+            case "sqlite":
+                services.AddSingleton(new SqliteStoreOptions
+                {
+                    Path = config["Storage:Sqlite:Path"] ?? Path.Combine(dataDirectory, "imfunctions.db"),
+                    BusyTimeout = config.GetValue("Storage:Sqlite:BusyTimeout", TimeSpan.FromSeconds(30)),
+                });
+                services.AddSingleton<IImStore, SqliteImStore>();
+                break;
+            case "cosmos":
+                services.AddCosmosStore(config);
+                break;
+            case var other:
+                throw new InvalidOperationException($"Storage:Provider must be 'sqlite' or 'cosmos' (got '{other}').");
+        }
+    }
+}
+
+/// <summary>Field names in messages are the wire names (to_uid, appId), not the C# ones.</summary>
+static class WireNames
+{
+    public static string Of(System.Reflection.MemberInfo member) =>
+        member.GetCustomAttributes(typeof(JsonPropertyNameAttribute), true).OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name
+        ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
+}
