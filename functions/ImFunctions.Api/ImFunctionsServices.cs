@@ -4,6 +4,7 @@ using FluentValidation;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Integrations;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.WebPubSub;
 using ImFunctions.Core.Storage;
@@ -33,6 +34,7 @@ public static class ImFunctionsServices
         services.AddSingleton<TalkPolicy>();
         services.AddSingleton<Messenger>();
         services.AddSingleton<TokenService>();
+        services.AddSingleton<IImEvents, EventsOff>();
         services.AddSingleton(config.GetSection("Push:Dispatch").Get<PushDispatchOptions>() ?? new PushDispatchOptions());
         services.AddSingleton<PushDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());
