@@ -1,4 +1,5 @@
 using ImFunctions.Api;
+using ImFunctions.Api.Health;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Push;
@@ -66,6 +67,7 @@ public static class ImFunctionsApp
     {
         var pipeline = app.Services.GetRequiredService<ImPipeline>();
         app.MapGet("/", () => Results.Text("ImFunctions is running."));
+        app.MapGet("/api/health", HealthApi.WriteAsync);
         foreach (var method in pipeline.Methods)
             app.MapPost("/api/" + method.Name, context => pipeline.InvokeAsync(context, method.Name)).WithMetadata(method);
     }

@@ -1,0 +1,18 @@
+using ImFunctions.Api;
+using ImFunctions.Core.Storage;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+
+var config = builder.Configuration;
+if ((config["Push:Provider"] ?? "webpubsub") != "webpubsub")
+    throw new InvalidOperationException("The Functions app pushes through Azure Web PubSub: set Push__Provider=webpubsub and WebPubSub__ConnectionString.");
+config["Push:Provider"] = "webpubsub";
+builder.Services.AddImFunctions(config, dataDirectory: config["DataDirectory"] ?? "data");
+
+var host = builder.Build();
+await host.Services.GetRequiredService<IImStore>().InitializeAsync(CancellationToken.None);
+await host.RunAsync();
