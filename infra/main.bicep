@@ -1,4 +1,4 @@
-// One ImFunctions environment: Function App (custom handler), its storage and monitoring,
+// One ImFunctions environment: Function App (.NET isolated worker), its storage and monitoring,
 // Cosmos DB, Web PubSub and Key Vault, wired together through one user-assigned identity.
 // Deploy: docs/deploy.md.
 

@@ -12,7 +12,7 @@ public static class BenchProgram
     {
         if (args.FirstOrDefault() == "bare-server")
         {
-            await BareServer.RunAsync(int.Parse(Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT") ?? "7080"));
+            await BareServer.RunAsync(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "7080"));
             return 0;
         }
         if (args.Contains("--help") || args.Contains("-h"))

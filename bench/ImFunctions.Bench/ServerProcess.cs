@@ -79,7 +79,7 @@ public sealed class ServerProcess : IAsyncDisposable
             start.Environment.Remove(key);
         foreach (var (k, v) in env) start.Environment[k] = v;
         start.Environment["LOG_FILE"] = log;
-        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString();
+        start.Environment["PORT"] = port.ToString();
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + dll);
         lock (Live) Live.Add(process);
         var server = new ServerProcess(process, port, log, dataDirectory);

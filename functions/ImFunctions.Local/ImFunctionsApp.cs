@@ -26,7 +26,7 @@ public static class ImFunctionsApp
         var devSecrets = DevSecrets.Apply(config, dataDirectory);
 
         if (config["urls"] is null)
-            builder.WebHost.UseUrls($"http://127.0.0.1:{config["PORT"] ?? config["FUNCTIONS_CUSTOMHANDLER_PORT"] ?? "7071"}");
+            builder.WebHost.UseUrls($"http://127.0.0.1:{config["PORT"] ?? "7071"}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         // ASP.NET's own request lines carry hosts, paths and query strings (the hub's access_token): RequestLog replaces them.
         builder.Logging.ClearProviders().AddJsonConsole(json => json.IncludeScopes = false)

@@ -1,4 +1,4 @@
-// The Function App that hosts the custom handler (bin/ImFunctions.Api, see host.json).
+// The Function App: the .NET isolated worker (functions/ImFunctions.Functions), packaged by infra/package.sh.
 // Flex Consumption (FC1) by default; Elastic Premium (EP1-EP3) behind `plan`.
 //
 // Flex sets the runtime in functionAppConfig.runtime and rejects FUNCTIONS_WORKER_RUNTIME /
@@ -38,6 +38,9 @@ param alwaysReadyInstances int = 0
 @description('Flex: concurrent HTTP requests one instance takes before the platform adds another (0 = platform default, which depends on instance memory).')
 @minValue(0)
 param httpPerInstanceConcurrency int = 0
+
+@description('The .NET version of the dotnet-isolated stack; the worker targets net10.0.')
+param dotnetVersion string = '10.0'
 
 @description('Origins allowed to call the API from a browser; empty = no CORS headers.')
 param corsAllowedOrigins string[] = []
@@ -80,7 +83,7 @@ var premiumSettings = isFlex
   ? []
   : [
       { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
-      { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
+      { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }
       { name: 'WEBSITE_RUN_FROM_PACKAGE', value: '${deploymentContainerUrl}/${packageName}' }
       { name: 'WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID', value: identityId }
     ]
@@ -101,7 +104,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
     siteConfig: {
-      linuxFxVersion: isFlex ? null : '' // custom handler on Linux Premium: no language image
+      linuxFxVersion: isFlex ? null : 'DOTNET-ISOLATED|${dotnetVersion}'
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       cors: empty(corsAllowedOrigins) ? null : { allowedOrigins: corsAllowedOrigins }
@@ -126,8 +129,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
             triggers: httpPerInstanceConcurrency > 0 ? { http: { perInstanceConcurrency: httpPerInstanceConcurrency } } : null
           }
           runtime: {
-            name: 'custom'
-            version: '1.0'
+            name: 'dotnet-isolated'
+            version: dotnetVersion
           }
         }
       : null

@@ -1,65 +1,47 @@
+using System.Reflection;
 using System.Text.Json;
+using ImFunctions.Api;
 using ImFunctions.Api.Hosting;
-using ImFunctions.Local;
 using ImFunctions.Tests.Support;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ImFunctions.Tests.Api;
 
-/// <summary>
-/// The Azure Functions host only forwards what function.json files declare, and only when each is HTTP-only:
-/// these checks stand in for running the host (it cannot be installed here).
-/// </summary>
+/// <summary>Both hosts serve exactly the method table: the local host's routes and the worker's function metadata.</summary>
 public sealed class FunctionWiringTests
 {
-    static readonly string Root = FindRepoRoot();
-
-    static IEnumerable<string> FunctionFolders() =>
-        Directory.GetDirectories(Path.Combine(Root, "functions")).Where(d => File.Exists(Path.Combine(d, "function.json")));
+    static readonly string[] Methods = UniImMethods.Create().Select(m => m.Name).Order(StringComparer.Ordinal).ToArray();
 
     [Test]
-    public async Task Function_json_files_and_the_apps_uni_im_routes_agree_in_both_directions()
+    public async Task The_local_host_serves_every_method_at_post_api_name()
     {
         await using var app = await TestApp.StartAsync();
         var routes = app.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<ImMethod>() is not null)
-            .Select(e => e.RoutePattern.RawText!.TrimStart('/'))
-            .Order().ToArray();
-        var declared = FunctionFolders().Select(d => "api/" + Path.GetFileName(d)).Order().ToArray();
+            .Select(e => e.RoutePattern.RawText!["/api/".Length..])
+            .Order(StringComparer.Ordinal).ToArray();
 
-        Assert.That(routes, Is.EqualTo(declared));
+        Assert.That(routes, Is.EqualTo(Methods));
     }
 
     [Test]
-    public void Every_function_json_is_http_only_anonymous_post_routed_to_its_own_name()
+    public void The_workers_metadata_declares_every_method_as_an_anonymous_post_function_of_its_own_name()
     {
-        Assert.That(FunctionFolders(), Is.Not.Empty);
-        foreach (var folder in FunctionFolders())
+        using var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionsWorker.Directory, "functions.metadata")));
+        var triggers = metadata.RootElement.EnumerateArray()
+            .Select(f => (Name: f.GetProperty("name").GetString()!, Trigger: f.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")))
+            .Where(f => f.Name != "health")
+            .ToList();
+
+        Assert.That(triggers.Select(t => t.Name).Order(StringComparer.Ordinal), Is.EqualTo(Methods));
+        foreach (var (name, trigger) in triggers)
         {
-            var name = Path.GetFileName(folder);
             Assert.That(name, Does.Match("^[a-zA-Z][a-zA-Z0-9_-]{0,127}$"), "the host's function name rule");
-            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "function.json")));
-            var bindings = json.RootElement.GetProperty("bindings").EnumerateArray().ToArray();
-            Assert.That(bindings, Has.Length.EqualTo(2), name);
-            var trigger = bindings.Single(b => b.GetProperty("direction").GetString() == "in");
-            var output = bindings.Single(b => b.GetProperty("direction").GetString() == "out");
-            Assert.That(trigger.GetProperty("type").GetString(), Is.EqualTo("httpTrigger"), name);
-            Assert.That(trigger.GetProperty("authLevel").GetString(), Is.EqualTo("anonymous"), name);
+            Assert.That(trigger.GetProperty("authLevel").GetString(), Is.EqualTo("Anonymous"), name);
             Assert.That(trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()), Is.EqualTo(new[] { "post" }), name);
             Assert.That(trigger.GetProperty("route").GetString(), Is.EqualTo(name), name);
-            Assert.That(output.GetProperty("type").GetString(), Is.EqualTo("http"), name);
         }
-    }
-
-    [Test]
-    public void Host_json_forwards_http_requests_to_the_handler_executable()
-    {
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "host.json")));
-        var handler = json.RootElement.GetProperty("customHandler");
-        Assert.That(handler.GetProperty("enableForwardingHttpRequest").GetBoolean(), Is.True);
-        Assert.That(handler.GetProperty("description").GetProperty("defaultExecutablePath").GetString(),
-            Is.EqualTo("bin/" + typeof(ImFunctionsApp).Assembly.GetName().Name));
     }
 
     [Test]
@@ -70,11 +52,22 @@ public sealed class FunctionWiringTests
         Assert.That((int)response.StatusCode, Is.EqualTo(200));
     }
 
-    static string FindRepoRoot()
+    [Test]
+    public async Task Health_says_store_and_push_are_reachable_and_nothing_more()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "host.json")) && File.Exists(Path.Combine(dir.FullName, "ImFunctions.sln")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("repository root not found");
+        await using var app = await TestApp.StartAsync();
+        using var response = await app.Http.GetAsync("/api/health");
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), body.ToString());
+        Assert.That(body.EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "status", "store", "push", "version" }));
+        Assert.That((body.GetProperty("store").GetString(), body.GetProperty("push").GetString()), Is.EqualTo(("ok", "ok")));
     }
+}
+
+/// <summary>Where the test project's build put the Functions worker (see the AssemblyMetadata in the csproj).</summary>
+public static class FunctionsWorker
+{
+    public static string Directory =>
+        typeof(FunctionsWorker).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FunctionsWorkerDirectory").Value!;
 }

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
+using ImFunctions.Api;
 using NUnit.Framework;
 
 namespace ImFunctions.Tests.Deploy;
 
 // Checks the zip that goes to Azure (infra/package.sh) the way the Functions host will read it:
-// a flat app root, HTTP-only function.json files, an executable handler, nothing local.
+// the published isolated worker at the root, its metadata declaring exactly our methods, nothing local.
 // Builds the zip once per run; set IMFUNCTIONS_PACKAGE_ZIP to inspect one built earlier.
 [TestFixture]
 public class PackageTests
@@ -27,62 +28,34 @@ public class PackageTests
     }
 
     [Test]
-    public void Every_function_folder_in_the_repo_is_a_function_in_the_zip()
+    public void The_metadata_lists_exactly_the_uni_im_methods_each_an_anonymous_post_http_trigger_and_health()
     {
-        var inRepo = RepoFunctionNames();
+        var expected = UniImMethods.Create().Select(m => $"{m.Name}: httpTrigger In Anonymous [post] route={m.Name} | http Out")
+            .Append("health: httpTrigger In Anonymous [get] route=health | http Out")
+            .Order(StringComparer.Ordinal);
 
-        Assert.That(inRepo, Is.Not.Empty, "functions/<name>/function.json");
-        Assert.That(_zip.FunctionNames, Is.EqualTo(inRepo));
-        foreach (var name in inRepo)
-        {
-            var source = File.ReadAllText(Path.Combine(_repoRoot, "functions", name, "function.json"));
-            Assert.That(_zip.Text($"{name}/function.json"), Is.EqualTo(source), name);
-        }
+        Assert.That(_zip.DescribeFunctions(), Is.EqualTo(expected));
     }
 
     [Test]
-    public void Every_function_json_in_the_zip_is_http_only()
+    public void The_app_root_holds_the_published_worker_and_the_repos_host_json()
     {
-        // The host forwards a request as-is only for exactly one httpTrigger in and one http out;
-        // anything else silently falls back to its JSON payload protocol.
-        const string httpOnly = "in httpTrigger anonymous | out http";
-        var actual = _zip.FunctionNames.Select(name => $"{name}: {DescribeBindings(_zip.Text($"{name}/function.json"))}");
-        var expected = _zip.FunctionNames.Select(name => $"{name}: {httpOnly}");
+        string[] required = ["host.json", "functions.metadata", "worker.config.json", "ImFunctions.Functions.dll", "ImFunctions.Api.dll"];
 
-        Assert.That(actual, Is.EqualTo(expected));
-    }
-
-    [Test]
-    public void The_app_root_is_host_json_the_function_folders_and_bin()
-    {
-        var expected = new[] { "bin", "host.json" }.Concat(RepoFunctionNames()).Order(StringComparer.Ordinal);
-
-        Assert.That(_zip.TopLevelNames, Is.EqualTo(expected));
+        Assert.That(required.Where(f => !_zip.Modes.ContainsKey(f)), Is.Empty);
         Assert.That(_zip.Text("host.json"), Is.EqualTo(File.ReadAllText(Path.Combine(_repoRoot, "host.json"))));
+        using var worker = JsonDocument.Parse(_zip.Text("worker.config.json"));
+        Assert.That(worker.RootElement.GetProperty("description").GetProperty("defaultWorkerPath").GetString(), Is.EqualTo("ImFunctions.Functions.dll"));
     }
 
     [Test]
-    public void The_handler_named_in_host_json_is_in_the_zip_and_executable()
+    public void Host_json_is_an_isolated_worker_host_json_with_the_api_route_prefix()
     {
-        var (executable, workingDirectory) = HandlerFromHostJson(_zip.Text("host.json"));
+        using var host = JsonDocument.Parse(_zip.Text("host.json"));
 
-        Assert.That(_zip.Modes.ContainsKey(executable), Is.True, $"{executable} is not in the zip");
-        var mode = _zip.Modes[executable];
-        Assert.That(mode & 0xF000, Is.EqualTo(0x8000), $"{executable} is not stored as a regular unix file");
-        Assert.That(mode & 0x40, Is.EqualTo(0x40), $"{executable} has no owner execute bit (mode {Convert.ToString(mode & 0xFFF, 8)})");
-        Assert.That(executable.StartsWith(workingDirectory + "/", StringComparison.Ordinal), Is.True,
-            $"the handler {executable} is outside its working directory {workingDirectory}");
-    }
-
-    [Test]
-    public void The_handler_is_a_linux_x64_executable()
-    {
-        var (executable, _) = HandlerFromHostJson(_zip.Text("host.json"));
-        var header = _zip.HandlerHeader;
-
-        Assert.That(header.Take(4), Is.EqualTo(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F' }), $"{executable} is not an ELF file");
-        Assert.That(header[4], Is.EqualTo(2), "ELF class: 64-bit");
-        Assert.That(BitConverter.ToUInt16(header, 18), Is.EqualTo(0x3E), "ELF machine: x86-64");
+        Assert.That(host.RootElement.GetProperty("version").GetString(), Is.EqualTo("2.0"));
+        Assert.That(host.RootElement.TryGetProperty("customHandler", out _), Is.False, "a custom handler section left over");
+        Assert.That(host.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString(), Is.EqualTo("api"));
     }
 
     [Test]
@@ -102,35 +75,8 @@ public class PackageTests
         });
 
         Assert.That(offenders, Is.Empty);
-    }
-
-    string[] RepoFunctionNames() =>
-        Directory.GetDirectories(Path.Combine(_repoRoot, "functions"))
-            .Where(dir => File.Exists(Path.Combine(dir, "function.json")))
-            .Select(Path.GetFileName)
-            .OfType<string>()
-            .Order(StringComparer.Ordinal)
-            .ToArray();
-
-    static string DescribeBindings(string functionJson)
-    {
-        using var doc = JsonDocument.Parse(functionJson);
-        var bindings = doc.RootElement.GetProperty("bindings").EnumerateArray().Select(b =>
-        {
-            var direction = b.GetProperty("direction").GetString();
-            var type = b.GetProperty("type").GetString();
-            var auth = b.TryGetProperty("authLevel", out var level) ? " " + level.GetString() : "";
-            return $"{direction} {type}{auth}";
-        });
-        return string.Join(" | ", bindings.Order(StringComparer.Ordinal));
-    }
-
-    static (string Executable, string WorkingDirectory) HandlerFromHostJson(string hostJson)
-    {
-        using var doc = JsonDocument.Parse(hostJson);
-        var description = doc.RootElement.GetProperty("customHandler").GetProperty("description");
-        var workingDirectory = description.TryGetProperty("workingDirectory", out var wd) ? wd.GetString() ?? "" : "";
-        return (description.GetProperty("defaultExecutablePath").GetString()!, workingDirectory);
+        // Nor any setting value that looks like one of ours.
+        Assert.That(_zip.JsonFiles.Values.Where(text => text.Contains("AccessKey=", StringComparison.Ordinal) || text.Contains("JwtSecret", StringComparison.Ordinal)), Is.Empty);
     }
 
     static string FindRepoRoot()
@@ -189,22 +135,28 @@ public class PackageTests
     }
 
     // Everything the tests read, copied out of the zip once so tests may run in any order or in parallel.
-    sealed record PackageContents(
-        IReadOnlyDictionary<string, int> Modes,
-        IReadOnlyDictionary<string, string> JsonFiles,
-        byte[] HandlerHeader)
+    sealed record PackageContents(IReadOnlyDictionary<string, int> Modes, IReadOnlyDictionary<string, string> JsonFiles)
     {
-        public string[] FunctionNames =>
-            JsonFiles.Keys.Where(p => p.EndsWith("/function.json", StringComparison.Ordinal) && p.Count(c => c == '/') == 1)
-                .Select(p => p[..p.IndexOf('/')])
-                .Order(StringComparer.Ordinal)
-                .ToArray();
-
-        public string[] TopLevelNames =>
-            Modes.Keys.Select(p => p.Split('/')[0]).Distinct().Order(StringComparer.Ordinal).ToArray();
-
         public string Text(string path) =>
             JsonFiles.TryGetValue(path, out var text) ? text : throw new KeyNotFoundException($"{path} is not in the zip");
+
+        /// <summary>Each function as "name: type direction auth [methods] route | ..." from functions.metadata.</summary>
+        public IEnumerable<string> DescribeFunctions()
+        {
+            using var metadata = JsonDocument.Parse(Text("functions.metadata"));
+            return metadata.RootElement.EnumerateArray().Select(f =>
+            {
+                var bindings = f.GetProperty("bindings").EnumerateArray().Select(b =>
+                {
+                    var text = $"{b.GetProperty("type").GetString()} {b.GetProperty("direction").GetString()}";
+                    if (b.TryGetProperty("authLevel", out var auth)) text += " " + auth.GetString();
+                    if (b.TryGetProperty("methods", out var methods)) text += $" [{string.Join(",", methods.EnumerateArray().Select(m => m.GetString()))}]";
+                    if (b.TryGetProperty("route", out var route)) text += " route=" + route.GetString();
+                    return text;
+                });
+                return $"{f.GetProperty("name").GetString()}: {string.Join(" | ", bindings)}";
+            }).Order(StringComparer.Ordinal).ToList();
+        }
 
         public static PackageContents Read(string zipPath)
         {
@@ -212,16 +164,9 @@ public class PackageTests
             var files = zip.Entries.Where(e => !e.FullName.EndsWith('/')).ToList();
             // Unix zips keep st_mode in the high 16 bits of the external attributes.
             var modes = files.ToDictionary(e => e.FullName, e => (e.ExternalAttributes >> 16) & 0xFFFF);
-            var json = files.Where(e => e.FullName.EndsWith(".json", StringComparison.Ordinal) && !e.FullName.StartsWith("bin/", StringComparison.Ordinal))
+            var json = files.Where(e => e.FullName.EndsWith(".json", StringComparison.Ordinal) || e.FullName == "functions.metadata")
                 .ToDictionary(e => e.FullName, e => { using var r = new StreamReader(e.Open()); return r.ReadToEnd(); });
-
-            var header = new byte[64];
-            if (json.TryGetValue("host.json", out var hostJson) && zip.GetEntry(HandlerFromHostJson(hostJson).Executable) is { } handler)
-            {
-                using var stream = handler.Open();
-                stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
-            }
-            return new PackageContents(modes, json, header);
+            return new PackageContents(modes, json);
         }
     }
 }
