@@ -43,11 +43,15 @@ public sealed class RawClient : IDisposable
     public Task<ApiReply> PostJsonAsync(string method, string json, string? token = null) =>
         SendAsync(HttpMethod.Post, method, Encoding.UTF8.GetBytes(json), "application/json", token);
 
-    /// <summary>Sends exactly these bytes; a null content type sends no Content-Type header at all.</summary>
+    /// <summary>
+    /// Sends exactly these bytes; a null content type sends no Content-Type header at all, and <paramref name="chunked"/>
+    /// sends no Content-Length either, so the server learns the size only by reading.
+    /// </summary>
     public async Task<ApiReply> SendAsync(HttpMethod verb, string method, byte[]? body, string? contentType, string? token = null,
-        IDictionary<string, string>? headers = null)
+        IDictionary<string, string>? headers = null, bool chunked = false)
     {
         using var request = new HttpRequestMessage(verb, "/api/" + method);
+        if (chunked) request.Headers.TransferEncodingChunked = true;
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body);
