@@ -109,6 +109,21 @@ public sealed class LoginFloodTests
     }
 
     [Test]
+    public async Task Behind_a_trusted_front_end_that_writes_the_client_port_a_new_port_does_not_buy_a_new_bucket()
+    {
+        await using var app = await TestApp.StartAsync(DefaultAddressLimits(forwardedForHeader: "X-Forwarded-For"));
+        using var frontEnd = new RawClient(app);
+
+        AssertLimited(await FloodUntilLimitedAsync(i => frontEnd.PostAsync("loginWithJWT", new { signedData = ForgedLogin(i) },
+            headers: new Dictionary<string, string> { ["X-Forwarded-For"] = $"203.0.113.7:{10_000 + i}" })));
+
+        (await frontEnd.PostAsync("loginWithJWT", new { signedData = ValidLogin("ipv4-with-port") },
+            headers: new Dictionary<string, string> { ["X-Forwarded-For"] = "198.51.100.20:443" })).AssertOk();
+        (await frontEnd.PostAsync("loginWithJWT", new { signedData = ValidLogin("ipv6-with-port") },
+            headers: new Dictionary<string, string> { ["X-Forwarded-For"] = "[2001:db8::20]:443" })).AssertOk();
+    }
+
+    [Test]
     public async Task A_forwarded_for_header_is_ignored_unless_configured()
     {
         await using var app = await TestApp.StartAsync(DefaultAddressLimits());
