@@ -9,6 +9,7 @@ public sealed class SecretsAndFilesTests
     [TestCase("Auth:TokenSecret", TestApp.JwtSecret, "Auth__TokenSecret", "UniIm__JwtSecret")]
     [TestCase("LocalHub:AccessKey", TestApp.JwtSecret, "LocalHub__AccessKey", "UniIm__JwtSecret")]
     [TestCase("LocalHub:AccessKey", TestApp.TokenSecret, "LocalHub__AccessKey", "Auth__TokenSecret")]
+    [TestCase("Webhooks:Secret", TestApp.HubAccessKey, "LocalHub__AccessKey", "Webhooks__Secret")]
     public void The_app_refuses_to_start_when_two_secrets_are_equal(string setting, string otherSecretsValue, string named1, string named2)
     {
         var settings = new Dictionary<string, string?> { [setting] = otherSecretsValue };
