@@ -143,6 +143,8 @@ var appSettings = concat(
     { name: 'WebPubSub__Hub', value: webPubSub.outputs.hubName }
     { name: 'UniIm__JwtSecret', value: keyVault.outputs.references.jwt }
     { name: 'Auth__TokenSecret', value: keyVault.outputs.references.token }
+    // Every request reaches the app through the platform's front end, which appends the client's address here.
+    { name: 'RateLimit__ForwardedForHeader', value: 'X-Forwarded-For' }
   ],
   // Unset differs from '0' / 'false' in uni-im's rules, so an empty parameter leaves the setting out.
   empty(adminUid) ? [] : [{ name: 'UniIm__AdminUid', value: adminUid }],

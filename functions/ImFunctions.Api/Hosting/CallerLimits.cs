@@ -43,13 +43,17 @@ public sealed class CallerLimits : IDisposable
     public IResult? TryAcquireForAddress(HttpContext context, int cost) =>
         Answer(perAddress.AttemptAcquire(ClientAddress(context), Math.Min(cost, options.AddressBurst)));
 
-    /// <summary>The rightmost entry of the trusted header is the one the front end added; entries left of it are the client's say.</summary>
+    /// <summary>
+    /// The rightmost entry of the trusted header is the one the front end added; entries left of it are the client's say.
+    /// App Service may write it with the client's port (<c>203.0.113.7:51234</c>): the address alone is charged, or every
+    /// new connection would be a fresh bucket.
+    /// </summary>
     public string ClientAddress(HttpContext context)
     {
         if (options.ForwardedForHeader is { Length: > 0 } header &&
             context.Request.Headers[header].ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } hops &&
-            IPAddress.TryParse(hops[^1], out var forwarded))
-            return forwarded.ToString();
+            IPEndPoint.TryParse(hops[^1], out var forwarded))
+            return forwarded.Address.ToString();
         return context.Connection.RemoteIpAddress?.ToString() ?? "";
     }
 

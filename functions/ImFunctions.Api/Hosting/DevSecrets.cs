@@ -30,7 +30,10 @@ public static class DevSecrets
 
     static Dictionary<string, string> Create(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // The data folder also holds the chat history: only its owner may list or enter it.
+        var directory = Path.GetDirectoryName(path)!;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(directory);
+        else if (!Directory.Exists(directory)) Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var secrets = Keys.ToDictionary(k => k, _ => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);

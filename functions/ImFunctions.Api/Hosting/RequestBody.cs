@@ -35,15 +35,17 @@ public static class RequestBody
             if (!IsJson(request.ContentType)) return NotJson;
 
             var bytes = buffer.AsSpan(0, length);
-            if (!Utf8.IsValid(bytes)) return ImError.InvalidParam("body", "is not valid UTF-8");
+            var validUtf8 = Utf8.IsValid(bytes);
             JsonDocument document;
             try { document = JsonDocument.Parse(buffer.AsMemory(0, length)); }
-            catch (JsonException) { return ImError.InvalidParam("body", "is malformed JSON"); }
+            catch (JsonException) { return ImError.InvalidParam("body", validUtf8 ? "is malformed JSON" : "is not valid UTF-8"); }
             using (document)
             {
-                // Only \u escapes can spell a lone surrogate; valid UTF-8 bytes cannot.
-                if (bytes.IndexOf("\\u"u8) >= 0 && FirstBadString(document.RootElement, "") is { } field)
-                    return ImError.InvalidParam(field, "is not valid Unicode (a lone surrogate)");
+                // The parser leaves string contents undecoded: invalid bytes, and lone surrogates (which only \u
+                // escapes can spell in valid UTF-8), show when a string is read. Name the field they sit in.
+                if ((!validUtf8 || bytes.IndexOf("\\u"u8) >= 0) && FirstBadString(document.RootElement, "") is { } field)
+                    return ImError.InvalidParam(field, "is not valid Unicode");
+                if (!validUtf8) return ImError.InvalidParam("body", "is not valid UTF-8");
                 return document.RootElement.Clone();
             }
         }
