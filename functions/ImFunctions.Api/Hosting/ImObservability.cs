@@ -19,7 +19,10 @@ public static class ImObservability
     {
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ImDiagnostics.Name))
-            .WithTracing(tracing => tracing.AddSource(ImDiagnostics.Name))
+            // ASP.NET Core starts an unsampled activity for every request when nobody listens to it (we do not, on
+            // purpose); the default ParentBased sampler would drop our spans under it. Upstream decisions still hold.
+            .WithTracing(tracing => tracing.AddSource(ImDiagnostics.Name)
+                .SetSampler(new ParentBasedSampler(new AlwaysOnSampler(), localParentNotSampled: new AlwaysOnSampler())))
             .WithMetrics(metrics => metrics.AddMeter(ImDiagnostics.Name, ImDiagnostics.Name + ".*"));
         if (!string.IsNullOrEmpty(config["APPLICATIONINSIGHTS_CONNECTION_STRING"]))
             otel.UseAzureMonitorExporter(monitor => monitor.ConnectionString = config["APPLICATIONINSIGHTS_CONNECTION_STRING"]);

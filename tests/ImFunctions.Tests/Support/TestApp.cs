@@ -58,6 +58,14 @@ public sealed class TestApp : IAsyncDisposable
     /// <summary>Starts a local host; <paramref name="settings"/> override the test defaults (null removes one).</summary>
     public static Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null) => StartAsync(ImHost.Local, settings);
 
+    /// <summary>Starts a local host, letting the test add services (e.g. an in-memory exporter) before it is built.</summary>
+    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings, Action<WebApplicationBuilder> configure)
+    {
+        var dataDirectory = NewDataDirectory();
+        var app = await StartLocalAsync(Settings(dataDirectory, settings), configure);
+        return new TestApp(ImHost.Local, app, dataDirectory, null);
+    }
+
     /// <summary>Starts the methods in <paramref name="host"/>; <paramref name="settings"/> override the test defaults (null removes one).</summary>
     public static async Task<TestApp> StartAsync(ImHost host, IDictionary<string, string?>? settings = null)
     {
@@ -129,12 +137,13 @@ public sealed class TestApp : IAsyncDisposable
         return all;
     }
 
-    static async Task<WebApplication> StartLocalAsync(Dictionary<string, string?> all)
+    static async Task<WebApplication> StartLocalAsync(Dictionary<string, string?> all, Action<WebApplicationBuilder>? configure = null)
     {
         var app = await ImFunctionsApp.CreateAsync([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(all.Where(kv => kv.Value is not null));
             builder.WebHost.UseUrls(all["urls"]!);
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         return app;
