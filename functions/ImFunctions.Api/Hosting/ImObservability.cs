@@ -25,7 +25,13 @@ public static class ImObservability
                 .SetSampler(new ParentBasedSampler(new AlwaysOnSampler(), localParentNotSampled: new AlwaysOnSampler())))
             .WithMetrics(metrics => metrics.AddMeter(ImDiagnostics.Name, ImDiagnostics.Name + ".*"));
         if (!string.IsNullOrEmpty(config["APPLICATIONINSIGHTS_CONNECTION_STRING"]))
-            otel.UseAzureMonitorExporter(monitor => monitor.ConnectionString = config["APPLICATIONINSIGHTS_CONNECTION_STRING"]);
+            otel.UseAzureMonitorExporter(monitor =>
+            {
+                monitor.ConnectionString = config["APPLICATIONINSIGHTS_CONNECTION_STRING"];
+                // The template turns key ingestion off: the app's identity (AZURE_CLIENT_ID) signs its telemetry.
+                if (!string.IsNullOrEmpty(config["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]))
+                    monitor.Credential = new Azure.Identity.DefaultAzureCredential();
+            });
         else if (!string.IsNullOrEmpty(config["OTEL_EXPORTER_OTLP_ENDPOINT"]))
             otel.UseOtlpExporter();
         return otel;
