@@ -33,6 +33,7 @@ public static class ImFunctionsApp
             .AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         builder.Services.AddImFunctions(config, dataDirectory);
+        builder.Services.AddImObservability(config);
         var pushProvider = config["Push:Provider"] ?? "local";
         if (pushProvider == "local")
         {

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using ImFunctions.Core.Storage;
+using ImFunctions.Core.Telemetry;
 
 namespace ImFunctions.Api.Hosting;
 
-/// <summary>The span every method call gets; exporters are the hosts' business.</summary>
+/// <summary>The span every method call gets; <see cref="ImObservability"/> exports it.</summary>
 public static class ImTelemetry
 {
-    public const string SourceName = "ImFunctions";
-    public static readonly ActivitySource Source = new(SourceName);
+    public const string SourceName = ImDiagnostics.Name;
+    public static ActivitySource Source => ImDiagnostics.Source;
 
     public static Activity? StartMethod(string method) => Source.StartActivity(method, ActivityKind.Server);
 

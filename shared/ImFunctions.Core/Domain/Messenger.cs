@@ -73,6 +73,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
         }
         if (appended.Error is not null) return appended.Error;
         var message = appended.Message!;
+        if (!appended.IsRetry) Telemetry.ImDiagnostics.MessagesSent.Add(1);
 
         // The message is durable now. The rows are brought up to it; on a retry this repairs rows a crashed
         // first attempt left behind, and pushes again only if something was missing. Rows copy a small message

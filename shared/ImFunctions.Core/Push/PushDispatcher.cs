@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using ImFunctions.Core.Telemetry;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,11 +14,11 @@ namespace ImFunctions.Core.Push;
 /// </summary>
 public sealed class PushDispatcher : BackgroundService
 {
-    public const string MeterName = "ImFunctions.Push";
-    static readonly Meter Meter = new(MeterName);
-    static readonly Counter<long> Delivered = Meter.CreateCounter<long>("im.push.delivered");
-    static readonly Counter<long> Dropped = Meter.CreateCounter<long>("im.push.dropped");
-    static readonly Counter<long> Retried = Meter.CreateCounter<long>("im.push.retried");
+    public const string MeterName = ImDiagnostics.Name;
+    static readonly Counter<long> Delivered = ImDiagnostics.Meter.CreateCounter<long>("im.push.delivered", description: "Push calls the service accepted");
+    static readonly Counter<long> Failed = ImDiagnostics.Meter.CreateCounter<long>("im.push.failed", description: "Push attempts that failed (each is retried or dropped)");
+    static readonly Counter<long> Dropped = ImDiagnostics.Meter.CreateCounter<long>("im.push.dropped", description: "Pushes given up: queue full or deadline passed");
+    static readonly Counter<long> Retried = ImDiagnostics.Meter.CreateCounter<long>("im.push.retried");
 
     readonly IPushGateway gateway;
     readonly ILogger<PushDispatcher> logger;
@@ -68,6 +70,9 @@ public sealed class PushDispatcher : BackgroundService
 
     async Task DeliverAsync(PushJob job, CancellationToken stoppingToken)
     {
+        // A dependency span under the request that queued the push, though it ends after that request has answered.
+        using var span = ImDiagnostics.Source.StartActivity("push " + job.Kind, ActivityKind.Client, job.Parent);
+        span?.SetTag("imf.push.audience", job.Kind);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         deadline.CancelAfter(options.Deadline);
         var delay = options.FirstRetryDelay;
@@ -77,13 +82,17 @@ public sealed class PushDispatcher : BackgroundService
             {
                 await job.Send(gateway, deadline.Token);
                 Delivered.Add(1);
+                span?.SetTag("imf.push.attempts", attempt).SetTag("imf.push.outcome", "delivered");
                 return;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                Failed.Add(1);
+                span?.AddEvent(new ActivityEvent("push.failed", tags: new ActivityTagsCollection { ["error.type"] = ex.GetType().Name }));
                 if (deadline.IsCancellationRequested || DateTimeOffset.UtcNow + delay > job.QueuedAt + options.Deadline)
                 {
                     Dropped.Add(1);
+                    span?.SetTag("imf.push.attempts", attempt).SetTag("imf.push.outcome", "dropped").SetStatus(ActivityStatusCode.Error);
                     logger.LogWarning("Push to {Audience} dropped after {Attempts} attempts: {Error}",
                         job.Audience, attempt, ex.GetType().Name + ": " + ex.Message);
                     return;
@@ -98,6 +107,10 @@ public sealed class PushDispatcher : BackgroundService
     sealed record PushJob(string Audience, Func<IPushGateway, CancellationToken, Task> Send)
     {
         public DateTimeOffset QueuedAt { get; } = DateTimeOffset.UtcNow;
+        /// <summary>The span of the request that queued this push, if any.</summary>
+        public ActivityContext Parent { get; } = Activity.Current?.Context ?? default;
+        /// <summary>"user" or "group": the audience without its id.</summary>
+        public string Kind => Audience[..Audience.IndexOf(':')];
     }
 }
 

@@ -1,3 +1,5 @@
+using ImFunctions.Core.Telemetry;
+
 namespace ImFunctions.Core.Storage;
 
 public enum StoreOp { PointRead, Query, Write }
@@ -29,6 +31,7 @@ public sealed class StoreMeter
 
     public static void Record(StoreOp op, double requestCharge = 0)
     {
+        ImDiagnostics.StoreEvent(op switch { StoreOp.PointRead => "point_read", StoreOp.Query => "query", _ => "write" }, requestCharge);
         var meter = current.Value;
         if (meter is null) return;
         switch (op)

@@ -3,12 +3,14 @@ using ImFunctions.Tests.Support;
 
 namespace ImFunctions.Tests.Api;
 
-public sealed class AuthTests
+[TestFixture(ImHost.Local)]
+[TestFixture(ImHost.Functions)]
+public sealed class AuthTests(ImHost host)
 {
     TestApp app = null!;
 
     [OneTimeSetUp]
-    public async Task Start() => app = await TestApp.StartAsync();
+    public async Task Start() => app = await TestApp.StartAsync(host);
 
     [OneTimeTearDown]
     public async Task Stop() => await app.DisposeAsync();
@@ -54,7 +56,7 @@ public sealed class AuthTests
     [TestCase("jwtSecretDemo", "4100")]
     public async Task An_unusable_jwt_secret_answers_503_with_uni_ims_code(string secret, string code)
     {
-        await using var misconfigured = await TestApp.StartAsync(new Dictionary<string, string?> { ["UniIm:JwtSecret"] = secret });
+        await using var misconfigured = await TestApp.StartAsync(host, new Dictionary<string, string?> { ["UniIm:JwtSecret"] = secret });
         (await misconfigured.PostAsync("loginWithJWT", new { signedData = Legacy(new { openid = "x" }, secret: secret.Length > 0 ? secret : "x") }))
             .AssertError(503, code);
     }
@@ -92,6 +94,18 @@ public sealed class AuthTests
         Assert.That(renewed.GetProperty("tokenExpired").GetInt64(), Is.GreaterThan(DateTimeOffset.UtcNow.AddMinutes(110).ToUnixTimeMilliseconds()));
         (await app.PostAsync("getConversationList", new { }, renewed.GetProperty("token").GetString())).AssertOk();
     }
+}
+
+/// <summary>Auth tests that change stored state through the in-process services, so they run against the local host only.</summary>
+public sealed class LocalAuthTests
+{
+    TestApp app = null!;
+
+    [OneTimeSetUp]
+    public async Task Start() => app = await TestApp.StartAsync();
+
+    [OneTimeTearDown]
+    public async Task Stop() => await app.DisposeAsync();
 
     [Test]
     public async Task Bumping_the_token_version_revokes_earlier_tokens()

@@ -5,12 +5,14 @@ using ImFunctions.Tests.Support;
 namespace ImFunctions.Tests.Api;
 
 /// <summary>Two people chatting through the real app: HTTP methods with real tokens and a real WebSocket.</summary>
-public sealed class ChatFlowTests
+[TestFixture(ImHost.Local)]
+[TestFixture(ImHost.Functions)]
+public sealed class ChatFlowTests(ImHost host)
 {
     TestApp app = null!;
 
     [OneTimeSetUp]
-    public async Task Start() => app = await TestApp.StartAsync();
+    public async Task Start() => app = await TestApp.StartAsync(host);
 
     [OneTimeTearDown]
     public async Task Stop() => await app.DisposeAsync();

@@ -5,12 +5,14 @@ using Microsoft.Data.Sqlite;
 namespace ImFunctions.Tests.Api;
 
 /// <summary>When the caller or the store is overwhelmed: a clear refusal with Retry-After, and nothing half-written.</summary>
-public sealed class OverloadTests
+[TestFixture(ImHost.Local)]
+[TestFixture(ImHost.Functions)]
+public sealed class OverloadTests(ImHost host)
 {
     [Test]
     public async Task Past_the_per_user_rate_limit_requests_get_429_with_retry_after()
     {
-        await using var app = await TestApp.StartAsync(new Dictionary<string, string?>
+        await using var app = await TestApp.StartAsync(host, new Dictionary<string, string?>
         {
             ["RateLimit:Burst"] = "3",
             ["RateLimit:PermitsPerSecond"] = "1",
@@ -28,7 +30,7 @@ public sealed class OverloadTests
     [Test]
     public async Task A_locked_store_answers_503_with_retry_after_and_stores_nothing()
     {
-        await using var app = await TestApp.StartAsync(new Dictionary<string, string?> { ["Storage:Sqlite:BusyTimeout"] = "00:00:01" });
+        await using var app = await TestApp.StartAsync(host, new Dictionary<string, string?> { ["Storage:Sqlite:BusyTimeout"] = "00:00:01" });
         var (alice, bob) = (await app.LoginAsync(), await app.LoginAsync());
         (await alice.SendTextAsync(bob.Uid, "before")).AssertOk();
 

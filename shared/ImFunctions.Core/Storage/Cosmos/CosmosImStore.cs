@@ -264,6 +264,7 @@ public sealed class CosmosImStore : IImStore, IDisposable
                 failure = e;
             }
             if (attempt >= options.MaxAttempts) throw new DependencyUnavailableException("Cosmos DB", failure);
+            Telemetry.ImDiagnostics.StoreRetries.Add(1);
             var backoff = TimeSpan.FromMilliseconds(100 * (1 << (attempt - 1)) + Random.Shared.Next(50));
             await Task.Delay(retryAfter is { } wait && wait > backoff ? wait : backoff, ct);
         }
