@@ -20,7 +20,15 @@ public sealed class GroupDirectory(IGroupStore store, IImStore rows, TimeProvide
     /// <summary>How many groups one user's lists and checks look at (getMyGroups pages, conversation list merge).</summary>
     public const int MaxGroupsPerUser = 1000;
 
+    /// <summary>How many push groups a client token names (webpubsub.group claims): the URL stays a few KB.</summary>
+    public const int MaxTokenGroups = 100;
+
     long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The push groups a new connection of this user joins at once: their current groups, up to <see cref="MaxTokenGroups"/>.</summary>
+    public async Task<IReadOnlyList<string>> PushGroupsAsync(string userId, CancellationToken ct) =>
+        (await store.ListGroupRowsAsync(userId, MaxGroupsPerUser, ct)).Where(r => !r.Leave)
+        .OrderByDescending(r => r.UpdateTime).Take(MaxTokenGroups).Select(r => GroupIds.PushGroup(r.GroupId!)).ToList();
 
     public async Task<GroupMember?> GetMemberAsync(string groupId, string uid, CancellationToken ct) =>
         (await store.GetMemberAsync(groupId, uid, ct))?.ToMember();

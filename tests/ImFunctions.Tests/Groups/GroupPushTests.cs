@@ -96,4 +96,17 @@ public sealed class GroupPushTests
         Assert.That(Describe(await NextMessageAsync(before)), Is.EqualTo("welcome"));
         Assert.That(Describe(await NextMessageAsync(after)), Is.EqualTo("welcome"));
     }
+
+    [Test]
+    public async Task A_negotiated_url_names_the_users_current_groups_as_web_pubsub_group_claims()
+    {
+        var (owner, member) = (await app.LoginAsync(), await app.LoginAsync());
+        var (kept, left) = (await owner.CreateGroupAsync(member), await owner.CreateGroupAsync(member));
+        (await member.PostAsync("quitGroup", new { group_id = left })).AssertOk();
+
+        var url = new Uri((await member.PostAsync("negotiate")).AssertOk().Data.GetProperty("url").GetString()!);
+        var token = System.Web.HttpUtility.ParseQueryString(url.Query)["access_token"]!;
+        var claims = new System.IdentityModel.Tokens.Jwt.JwtSecurityTokenHandler().ReadJwtToken(token).Claims;
+        Assert.That(claims.Where(c => c.Type == "webpubsub.group").Select(c => c.Value), Is.EqualTo(new[] { "group_" + kept }));
+    }
 }
