@@ -4,6 +4,7 @@ using FluentValidation;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Integrations;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.WebPubSub;
@@ -39,6 +40,7 @@ public static class ImFunctionsServices
         services.AddSingleton<PushDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());
         AddStore(services, config, dataDirectory);
+        AddGroups(services, config);
 
         switch (config["Push:Provider"] ?? "local")
         {
@@ -63,6 +65,16 @@ public static class ImFunctionsServices
         services.AddSingleton(UniImMethods.Create());
         services.AddSingleton<ImPipeline>();
         return services;
+    }
+
+    static void AddGroups(IServiceCollection services, IConfiguration config)
+    {
+        services.AddSingleton(new GroupOptions { MaxGroupMembers = config.GetValue("UniIm:MaxGroupMembers", 2000) });
+        services.AddSingleton<IGroupStore>(sp => (IGroupStore)sp.GetRequiredService<IImStore>());
+        services.AddSingleton<GroupDirectory>();
+        services.AddSingleton<IGroupMembership>(sp => sp.GetRequiredService<GroupDirectory>());
+        services.AddSingleton<GroupChat>();
+        services.AddSingleton<GroupManager>();
     }
 
     static void AddStore(IServiceCollection services, IConfiguration config, string dataDirectory)

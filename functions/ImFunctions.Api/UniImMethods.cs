@@ -1,5 +1,6 @@
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Conversations;
+using ImFunctions.Api.Groups;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Api.Messages;
 using ImFunctions.Api.Push;
@@ -15,5 +16,6 @@ public static class UniImMethods
         .AddMessages()
         .AddConversations()
         .AddUsers()
-        .AddPush();
+        .AddPush()
+        .AddGroups();
 }

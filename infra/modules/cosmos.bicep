@@ -1,4 +1,4 @@
-// Cosmos DB for NoSQL: the account, database `im` and its four containers. The container list
+// Cosmos DB for NoSQL: the account, database `im` and its containers. The container list
 // below is the one place their shape is defined; the Cosmos store matches it exactly and the app
 // runs with Cosmos__CreateIfMissing=false, so nothing else creates or alters them.
 
@@ -44,7 +44,7 @@ var containers containerSpec[] = [
     // query repeats its partition filter in the WHERE clause.
     name: 'conversations'
     partitionKey: '/user_id'
-    indexedPaths: ['/user_id/?', '/update_time/?']
+    indexedPaths: ['/user_id/?', '/update_time/?', '/type/?']
     uniqueKeys: []
   }
   {
@@ -55,6 +55,14 @@ var containers containerSpec[] = [
     indexedPaths: ['/conversation_id/?', '/seq/?', '/update_time/?']
     uniqueKeys: ['/seq']
     defaultTtl: -1
+  }
+  {
+    // One partition per chat group: the group record (id 'group'), member records ('m.<uid>'), join
+    // requests ('r.<request id>') and blacklist entries ('b.<uid>'), told apart by `kind`.
+    name: 'groups'
+    partitionKey: '/group_id'
+    indexedPaths: ['/group_id/?', '/kind/?', '/user_id/?', '/is_current/?', '/read_seq/?', '/state/?']
+    uniqueKeys: []
   }
 ]
 

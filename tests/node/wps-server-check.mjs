@@ -33,8 +33,27 @@ await run(async (observed) => {
   await service.group(group).sendToAll({ hello: "group" });
   await waitFor(() => observed.received.length === 2, "the group message");
 
+  // Removed from the group: the next group message does not arrive; a marker sent to the user after it does,
+  // and one connection delivers in order, so the marker coming next proves the group message never came.
+  await service.group(group).removeUser(userId);
+  await service.group(group).sendToAll({ hello: "after removal" });
+  await service.sendToUser(userId, { marker: "after removal" });
+  await waitFor(() => observed.received.length === 3, "the marker after the removal");
+
   await service.sendToAll("to everyone", { contentType: "text/plain" });
-  await waitFor(() => observed.received.length === 3, "the sendToAll message");
+  await waitFor(() => observed.received.length === 4, "the sendToAll message");
+
+  // A token naming a group (webpubsub.group claim) puts the connection in it as it opens.
+  const claimedGroup = "sdk-claimed-" + Math.random().toString(36).slice(2, 10);
+  const claimed = await service.getClientAccessToken({ userId: userId + "-2", groups: [claimedGroup] });
+  const second = new WebPubSubClient(claimed.url, { autoReconnect: false });
+  observed.claimed = [];
+  second.on("group-message", (e) => observed.claimed.push({ group: e.message.group, data: e.message.data }));
+  await second.start();
+  await service.group(claimedGroup).sendToAll({ hello: "claimed" });
+  await waitFor(() => observed.claimed.length === 1, "the message to the token's group");
+  observed.claimedGroupName = claimedGroup;
+  await second.stop();
 
   observed.userExists = await service.userExists(userId);
   observed.strangerExists = await service.userExists(userId + "-nobody");

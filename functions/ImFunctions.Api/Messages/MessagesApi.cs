@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using FluentValidation;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Storage;
 
 namespace ImFunctions.Api.Messages;
@@ -15,7 +16,9 @@ public static class MessagesApi
 
     static async Task<IResult> SendMsg(SendMsgRequest req, ImCall call)
     {
-        var sent = await call.Get<Messenger>().SendAsync(call.Me, req.ToSendMessage(), call.Ct);
+        var sent = req.GroupId is null
+            ? await call.Get<Messenger>().SendAsync(call.Me, req.ToSendMessage(), call.Ct)
+            : await call.Get<GroupChat>().SendAsync(call.Me, req.ToSendMessage(), call.Ct);
         return sent.Match(UniIm.Ok, UniIm.Error);
     }
 

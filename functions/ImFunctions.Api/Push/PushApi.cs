@@ -1,4 +1,5 @@
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Push;
 
 namespace ImFunctions.Api.Push;
@@ -13,7 +14,8 @@ public static class PushApi
 
     static async Task<IResult> Negotiate(NegotiateRequest req, ImCall call)
     {
-        var access = await call.Get<IPushGateway>().GetClientAccessAsync(call.Me.Id, UrlLifetime, call.Ct);
+        var groups = await call.Get<GroupDirectory>().PushGroupsAsync(call.Me.Id, call.Ct);
+        var access = await call.Get<IPushGateway>().GetClientAccessAsync(call.Me.Id, groups, UrlLifetime, call.Ct);
         return UniIm.Ok(new { url = access.Url.AbsoluteUri, expire_time = access.ExpiresAt.ToUnixTimeMilliseconds() });
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 
@@ -16,7 +17,7 @@ public sealed record ReadCursor(string ConversationId, long ReadSeq, long Unread
 /// The rules of messaging, above the store port: who may talk, how a message gets its seq, idempotent retries,
 /// unread counting and what is pushed. Both stores run exactly this code.
 /// </summary>
-public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy policy, PushDispatcher pushes,
+public sealed partial class Messenger(IImStore store, UserDirectory users, TalkPolicy policy, PushDispatcher pushes,
     UniImOptions options, TimeProvider clock)
 {
     const int MaxAppendAttempts = 500;
@@ -161,18 +162,23 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
     public async Task<Result<IReadOnlyList<ConversationView>>> ListConversationsAsync(User me, string? conversationId,
         ConversationPage page, CancellationToken ct)
     {
-        IReadOnlyList<ConversationRow> rows = conversationId is null
-            ? await store.ListConversationsAsync(me.Id, page, ct)
-            : await store.GetConversationAsync(me.Id, conversationId, ct) is { } row ? [row] : [];
+        var (rows, groups) = conversationId is null
+            ? await ListWithGroupsAsync(me.Id, page, ct)
+            : await OneRowAsync(me.Id, conversationId, ct);
         var peers = await users.GetManyAsync(rows.Select(r => r.FriendUid).OfType<string>(), ct);
-        return Result<IReadOnlyList<ConversationView>>.Ok(rows
-            .Select(r => ConversationView.From(r, r.FriendUid is { } f && peers.TryGetValue(f, out var u) ? u.ToPublicProfile() : null))
-            .ToList());
+        var views = await Task.WhenAll(rows.Select(r => r.Type == ConversationTypes.Group
+            ? GroupViewAsync(r, groups, ct)
+            : Task.FromResult(ConversationView.From(r, r.FriendUid is { } f && peers.TryGetValue(f, out var u) ? u.ToPublicProfile() : null))));
+        return Result<IReadOnlyList<ConversationView>>.Ok(views);
     }
 
     public async Task<Result<IReadOnlyList<Message>>> GetHistoryAsync(User me, string conversationId, SeqWindow window,
         int limit, CancellationToken ct)
     {
+        var (isGroup, member) = await GroupMemberAsync(me, conversationId, ct);
+        if (isGroup) return member is null
+            ? ImError.NotFound($"conversation_id: '{conversationId}' is not one of your conversations")
+            : Result<IReadOnlyList<Message>>.Ok(VisibleTo(member, await store.ReadMessagesAsync(conversationId, Visible(member, window), limit, ct)));
         if (await store.GetConversationAsync(me.Id, conversationId, ct) is null)
             return ImError.NotFound($"conversation_id: '{conversationId}' is not one of your conversations");
         return Result<IReadOnlyList<Message>>.Ok(await store.ReadMessagesAsync(conversationId, window, limit, ct));
@@ -185,7 +191,8 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
         var rows = await Task.WhenAll(conversationIds.Distinct().Select(id => store.GetConversationAsync(me.Id, id, ct)));
         if (rows.Any(r => r is null))
             return ImError.NotFound("conversation_ids: not all of them are your conversations");
-        var pages = await Task.WhenAll(rows.Select(r => store.ReadMessagesUpdatedSinceAsync(r!.Id, minUpdateTime, limit, ct)));
+        var pages = await Task.WhenAll(rows.Select(async r => await VisibleUpdatesAsync(me, r!,
+            await store.ReadMessagesUpdatedSinceAsync(r!.Id, minUpdateTime, limit, ct), ct)));
         return Result<IReadOnlyList<Message>>.Ok(pages.SelectMany(p => p).OrderBy(m => m.UpdateTime).ThenBy(m => m.ConversationId, StringComparer.Ordinal)
             .ThenBy(m => m.Seq).Take(limit).ToList());
     }
@@ -198,6 +205,8 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
         CancellationToken ct)
     {
         List<ConversationRow> targets;
+        if (conversationId is not null && GroupIds.FromConversation(conversationId) is { } groupId)
+            return (await GroupReadAsync(me, groupId, readSeq, ct)).Match(c => Result<IReadOnlyList<ReadCursor>>.Ok([c]), e => e);
         if (conversationId is not null)
         {
             var row = await store.GetConversationAsync(me.Id, conversationId, ct);
@@ -227,6 +236,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
             pushes.ToUser(me.Id, payload);
             if (updated.Type == ConversationTypes.Single && updated.FriendUid is { } peer) pushes.ToUser(peer, payload);
         }
+        if (conversationId is null) cursors.AddRange(await ReadAllGroupsAsync(me, ct));
         return Result<IReadOnlyList<ReadCursor>>.Ok(cursors);
     }
 
@@ -250,6 +260,9 @@ public sealed record ConversationView(
     long LastMsgCreateTime, long UpdateTime, long CreateTime, long LastSeq, long ReadSeq, Message? LastMsg,
     PublicProfile? UserInfo, object? GroupInfo)
 {
+    /// <summary>Group rows: the user left or was expelled; the row is read-only.</summary>
+    public bool Leave { get; init; }
+
     public static ConversationView From(ConversationRow row, PublicProfile? peer) => new(
         row.Id, row.Type, row.UserId, row.FriendUid, row.GroupId, row.UnreadCount, row.LastMsgNote, row.LastMsgCreateTime,
         row.UpdateTime, row.CreateTime, row.LastSeq, row.ReadSeq, row.LastMsg, peer, null);

@@ -74,6 +74,8 @@ public sealed record ConversationRow
     /// <summary>Everything up to this seq counts as read.</summary>
     public long ReadSeq { get; init; }
     public Message? LastMsg { get; init; }
+    /// <summary>Group rows: the user quit or was expelled; the row stays, read-only (uni-im's leave).</summary>
+    public bool Leave { get; init; }
 
     /// <summary>Derived from two monotonic cursors, so concurrent sends and reads cannot make it drift.</summary>
     public long UnreadCount => Math.Max(0, LastSeq - ReadSeq);

@@ -15,6 +15,13 @@ public interface IPushGateway
     Task<bool> UserExistsAsync(string userId, CancellationToken ct);
     /// <summary>The WebSocket URL a client opens for this user (negotiate).</summary>
     Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct);
+
+    /// <summary>
+    /// The WebSocket URL for a connection that joins <paramref name="groups"/> as it opens (Web PubSub's
+    /// <c>webpubsub.group</c> token claim): how chat-group membership reaches connections opened after joining.
+    /// </summary>
+    Task<ClientAccess> GetClientAccessAsync(string userId, IReadOnlyCollection<string> groups, TimeSpan lifetime, CancellationToken ct) =>
+        GetClientAccessAsync(userId, lifetime, ct);
 }
 
 /// <param name="ExpiresAt">When the URL's token stops working.</param>

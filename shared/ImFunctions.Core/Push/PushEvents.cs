@@ -28,6 +28,9 @@ public static class PushEvents
     public static ReadOnlyMemory<byte> Read(string conversationId, string userId, long readSeq) =>
         Serialize("read", new ReadEvent(conversationId, userId, readSeq));
 
+    /// <summary>A group event for particular users (join requests and their outcome): <c>{"event":"group","data":{action,...}}</c>.</summary>
+    public static ReadOnlyMemory<byte> Group(string action, object data) => Serialize("group", new GroupEvent(action, data));
+
     static byte[] Serialize<T>(string eventName, T data) =>
         JsonSerializer.SerializeToUtf8Bytes(new PushEvent<T>("im", eventName, data), ImJson.Options);
 
@@ -42,6 +45,8 @@ public static class PushEvents
     }
 
     sealed record ReadEvent(string ConversationId, string UserId, long ReadSeq);
+
+    sealed record GroupEvent(string Action, object Data);
 }
 
 /// <summary>The short texts uni-im shows in conversation lists and notifications.</summary>

@@ -64,7 +64,11 @@ public class WebPubSubSdkTests
         var received = result.GetProperty("received").EnumerateArray().Select(m => m.ToString()).ToArray();
         Assert.That(received[0], Is.EqualTo("""{"from":"server","dataType":"json","data":{"hello":"user"}}"""));
         Assert.That(received[1], Does.StartWith("""{"from":"group","group":"sdk-room-""").And.EndWith(""","dataType":"json","data":{"hello":"group"}}"""));
-        Assert.That(received[2], Is.EqualTo("""{"from":"server","dataType":"text","data":"to everyone"}"""));
+        Assert.That(received[2], Is.EqualTo("""{"from":"server","dataType":"json","data":{"marker":"after removal"}}"""), "removeUser stops group messages");
+        Assert.That(received[3], Is.EqualTo("""{"from":"server","dataType":"text","data":"to everyone"}"""));
+        var claimed = result.GetProperty("claimed").EnumerateArray().Single();
+        Assert.That(claimed.GetProperty("group").GetString(), Is.EqualTo(result.GetProperty("claimedGroupName").GetString()));
+        Assert.That(claimed.GetProperty("data").ToString(), Is.EqualTo("""{"hello":"claimed"}"""));
         Assert.That(result.GetProperty("connectedUserId").GetString(), Does.StartWith("sdk-user-"));
         Assert.That(result.GetProperty("userExists").GetBoolean(), Is.True);
         Assert.That(result.GetProperty("strangerExists").GetBoolean(), Is.False);

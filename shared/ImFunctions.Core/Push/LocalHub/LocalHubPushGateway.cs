@@ -30,4 +30,6 @@ public sealed class LocalHubPushGateway(LocalHubOptions options, WebPubSubSettin
     public Task CloseUserConnectionsAsync(string userId, string? reason, CancellationToken ct) => Client.CloseUserConnectionsAsync(userId, reason, ct);
     public Task<bool> UserExistsAsync(string userId, CancellationToken ct) => Client.UserExistsAsync(userId, ct);
     public Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct) => Client.GetClientAccessAsync(userId, lifetime, ct);
+    public Task<ClientAccess> GetClientAccessAsync(string userId, IReadOnlyCollection<string> groups, TimeSpan lifetime, CancellationToken ct) =>
+        Client.GetClientAccessAsync(userId, groups, lifetime, ct);
 }

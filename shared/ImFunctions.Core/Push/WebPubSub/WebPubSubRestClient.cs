@@ -91,6 +91,9 @@ public sealed class WebPubSubRestClient : IPushGateway
     public Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct) =>
         Task.FromResult(GetClientAccess(userId, roles: null, groups: null, lifetime));
 
+    public Task<ClientAccess> GetClientAccessAsync(string userId, IReadOnlyCollection<string> groups, TimeSpan lifetime, CancellationToken ct) =>
+        Task.FromResult(GetClientAccess(userId, roles: null, groups.Count == 0 ? null : groups, lifetime));
+
     /// <summary>
     /// The WebSocket URL a client opens: <c>ws(s)://host/client/hubs/{hub}?access_token=...</c>, the token signed
     /// here with the access key (aud = the http(s) form of that URL, sub = user, role and webpubsub.group as arrays).

@@ -1,0 +1,109 @@
+using System.Text.Json;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Push;
+using ImFunctions.Core.Storage;
+
+namespace ImFunctions.Core.Groups;
+
+/// <summary>
+/// Messages in a group's one stream <c>group_&lt;id&gt;</c>: chat sends, the server's system messages, reads and read
+/// receipts. A send is one append plus a constant number of point operations and one push to the group's Web PubSub
+/// group, whatever the member count: no member's row is written per message.
+/// </summary>
+public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messenger messenger, PushDispatcher pushes,
+    UniImOptions options, TimeProvider clock)
+{
+    public const string SystemUid = "system";
+    const int MaxReadersListed = 100;
+
+    public async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, CancellationToken ct)
+    {
+        var groupId = request.GroupId!;
+        if (request.Type == "system") return ImError.InvalidParam("type", "system messages are sent by the server only");
+        if (MessageBodies.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid) return invalid;
+
+        var (memberTask, groupTask) = (store.GetMemberAsync(groupId, me.Id, ct), store.GetGroupAsync(groupId, ct));
+        var (member, group) = (await memberTask, await groupTask);
+        if (group is null) return ImError.NotFound($"group_id: group '{groupId}' does not exist");
+        if (member is not { IsCurrent: true }) return ImError.NoPermission("you are not a member of this group");
+        if (group.Dissolved) return ImError.NoPermission("this group was dissolved");
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        if (member.Role == GroupRole.Member && (group.MuteAllMembers || member.MuteUntil > now))
+            return ImError.NoPermission("you are muted in this group");
+
+        var conversationId = group.ConversationId;
+        var draft = new Message
+        {
+            Id = request.ClientMsgId is null ? Ids.New() : Ids.ForClientMessage(conversationId, me.Id, request.ClientMsgId),
+            ConversationId = conversationId,
+            Seq = group.LastSeq + 1,
+            ClientMsgId = request.ClientMsgId,
+            FromUid = me.Id,
+            GroupId = groupId,
+            Appid = request.AppId,
+            Type = request.Type,
+            Body = request.Body.Clone(),
+            AboutMsgId = request.AboutMsgId,
+            CreateTime = now,
+            ClientCreateTime = request.ClientCreateTime,
+            UpdateTime = now,
+            Nickname = me.Nickname,
+            AvatarFile = me.AvatarFile,
+        };
+        var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
+        if (error is not null) return error;
+
+        var payload = PushEvents.Msg(message!, out var isSmall);
+        var headBefore = group.LastSeq;
+        await directory.AdvanceHeadAsync(group, message!, isSmall, ct);
+        // The sender has read their own message: their cursor moves, nobody else's row is touched.
+        await store.UpdateMemberAsync(groupId, me.Id, member,
+            m => m is { IsCurrent: true } && m.ReadSeq < message!.Seq ? m with { ReadSeq = message.Seq } : null, ct);
+        if (!isRetry || headBefore < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
+        return new SentMessage(message!.Id, conversationId, message.Seq, message.CreateTime);
+    }
+
+    /// <summary>
+    /// Announces a change in the group's history, after the change: a <c>system</c> message from <c>system</c> with
+    /// its own seq, pushed to the group. <paramref name="eventId"/> makes it idempotent (a retried call announces once).
+    /// </summary>
+    public async Task<Message?> PostSystemAsync(string groupId, string eventId, object body, CancellationToken ct)
+    {
+        var group = await store.GetGroupAsync(groupId, ct);
+        if (group is null) return null;
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var draft = new Message
+        {
+            Id = Ids.ForClientMessage(group.ConversationId, SystemUid, eventId),
+            ConversationId = group.ConversationId,
+            Seq = group.LastSeq + 1,
+            ClientMsgId = eventId,
+            FromUid = SystemUid,
+            GroupId = groupId,
+            Appid = "system",
+            Type = "system",
+            Body = JsonSerializer.SerializeToElement(body, ImJson.Options),
+            CreateTime = now,
+            UpdateTime = now,
+        };
+        var (message, _, _) = await messenger.AppendInTurnAsync(draft, ct);
+        if (message is null) return null;
+        await directory.AdvanceHeadAsync(group, message, copyWhole: true, ct);
+        pushes.ToGroup(GroupIds.PushGroup(groupId), PushEvents.Msg(message));
+        return message;
+    }
+
+    /// <summary>Who of the current members has read up to <paramref name="seq"/> (members only; readers listed up to a bound).</summary>
+    public async Task<Result<ReadInfo>> GetReadInfoAsync(User me, string groupId, long seq, CancellationToken ct)
+    {
+        var (memberTask, groupTask) = (store.GetMemberAsync(groupId, me.Id, ct), store.GetGroupAsync(groupId, ct));
+        var (member, group) = (await memberTask, await groupTask);
+        if (group is null || member is null)
+            return ImError.NotFound($"conversation_id: '{GroupIds.Conversation(groupId)}' is not one of your conversations");
+        if (seq > group.LastSeq) return ImError.NotFound($"seq: no message {seq} in this conversation");
+        var (readCount, readers) = await store.CountReadersAsync(groupId, seq, MaxReadersListed, ct);
+        return new ReadInfo(readCount, Math.Max(0, group.MemberCount - readCount), readers);
+    }
+}
+
+public sealed record ReadInfo(long ReadCount, long UnreadCount, IReadOnlyList<string> Readers);

@@ -1,0 +1,208 @@
+using System.Text.Json;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
+using ImFunctions.Core.Integrations;
+using ImFunctions.Core.Push;
+using ImFunctions.Core.Storage;
+using ImFunctions.Tests.Storage;
+using ImFunctions.Tests.Support;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImFunctions.Tests.Groups;
+
+/// <summary>
+/// Membership under concurrency and crashes, and the cost of a group send, on every store: the directory's protocol
+/// over each store's primitives must hold the same everywhere.
+/// </summary>
+[TestFixtureSource(typeof(StoreFactories), nameof(StoreFactories.Names))]
+public sealed class GroupStoreContractTests(string storeName)
+{
+    IStoreFactory factory = null!;
+    IImStore store = null!;
+    IGroupStore groups = null!;
+    GroupDirectory directory = null!;
+    GroupChat chat = null!;
+    GroupManager manager = null!;
+
+    [OneTimeSetUp]
+    public async Task StartStore()
+    {
+        factory = StoreFactories.Create(storeName);
+        store = await factory.CreateAsync();
+        groups = (IGroupStore)store;
+        var options = new UniImOptions();
+        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
+        var gateway = new RecordingPushGateway();
+        var pushes = new PushDispatcher(gateway, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        var messenger = new Messenger(store, users, new TalkPolicy(options), pushes, options, TimeProvider.System);
+        directory = new GroupDirectory(groups, store, TimeProvider.System);
+        chat = new GroupChat(groups, directory, messenger, pushes, options, TimeProvider.System);
+        manager = new GroupManager(groups, directory, chat, users, gateway, pushes, new EventsOff(), new GroupOptions { MaxGroupMembers = 2000 },
+            TimeProvider.System, NullLogger<GroupManager>.Instance);
+    }
+
+    [OneTimeTearDown]
+    public Task StopStore() => factory.DisposeAsync();
+
+    async Task<User> NewUserAsync()
+    {
+        var user = new User { Id = Ids.New(), ExtUid = "ext-" + Guid.NewGuid().ToString("N"), Nickname = "n" };
+        await store.SaveUserAsync(user, CancellationToken.None);
+        return user;
+    }
+
+    static T Ok<T>(Result<T> result) => result.Match(v => v, e => throw new AssertionException($"{e.Code}: {e.Message}"));
+
+    async Task<Group> EmptyGroupAsync()
+    {
+        var group = new Group { Id = Ids.New(), UserId = "nobody", Name = "g", CreateTime = 1, UpdateTime = 1 };
+        Assert.That(await groups.CreateGroupAsync(group, default), Is.True);
+        return group;
+    }
+
+    async Task<IReadOnlyList<MemberRecord>> AllMembersAsync(string groupId)
+    {
+        var all = new List<MemberRecord>();
+        for (string? cursor = null; ;)
+        {
+            var page = await groups.ListMembersAsync(groupId, cursor, 100, default);
+            all.AddRange(page);
+            if (page.Count < 100) return all;
+            cursor = page[^1].UserId;
+        }
+    }
+
+    [Test]
+    public async Task Fifty_concurrent_joins_against_a_cap_of_40_admit_exactly_40()
+    {
+        var group = await EmptyGroupAsync();
+        var joins = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(() =>
+            directory.AddAsync(group.Id, [(Ids.New(), GroupRole.Member)], cap: 40, default))));
+
+        Assert.That(joins.Count(j => j.Refusal is null), Is.EqualTo(40));
+        Assert.That(joins.Where(j => j.Refusal is not null).Select(j => j.Refusal), Is.All.EqualTo(MembershipRefusal.OverCap));
+        var stored = (await groups.GetGroupAsync(group.Id, default))!;
+        Assert.That((stored.MemberCount, stored.Pending.Count), Is.EqualTo((40, 0)));
+        Assert.That((await AllMembersAsync(group.Id)).Count, Is.EqualTo(40));
+    }
+
+    [Test]
+    public async Task Two_admins_adding_the_same_user_at_once_make_one_membership()
+    {
+        var (owner, admin, newcomer) = (await NewUserAsync(), await NewUserAsync(), await NewUserAsync());
+        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [], [admin.Id], default)).GroupId;
+
+        var adds = await Task.WhenAll(
+            Task.Run(() => manager.ChooseUserIntoGroupAsync(owner, groupId, null, [newcomer.Id], [], default)),
+            Task.Run(() => manager.ChooseUserIntoGroupAsync(admin, groupId, null, [newcomer.Id], [], default)));
+
+        Assert.That(adds.Count(a => a.Error is null), Is.EqualTo(1));
+        Assert.That(adds.Single(a => a.Error is not null).Error!.Code, Is.EqualTo("2000"));
+        Assert.That((await groups.GetGroupAsync(groupId, default))!.MemberCount, Is.EqualTo(3));
+        Assert.That((await AllMembersAsync(groupId)).Select(m => m.UserId), Is.EquivalentTo(new[] { owner.Id, admin.Id, newcomer.Id }));
+        var history = Ok(await chat.GetReadInfoAsync(owner, groupId, 1, default));
+        Assert.That(history.ReadCount + history.UnreadCount, Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Quitting_while_being_expelled_ends_the_membership_once()
+    {
+        var (owner, member) = (await NewUserAsync(), await NewUserAsync());
+        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId;
+
+        var outcomes = await Task.WhenAll(
+            Task.Run(() => manager.QuitAsync(member, groupId, default)),
+            Task.Run(() => manager.ExpelAsync(owner, groupId, member.Id, false, default)));
+
+        Assert.That(outcomes.Count(o => o.Error is null), Is.EqualTo(1));
+        Assert.That(outcomes.Single(o => o.Error is not null).Error!.Status, Is.EqualTo(404));
+        Assert.That((await groups.GetGroupAsync(groupId, default))!.MemberCount, Is.EqualTo(1));
+        var record = (await groups.GetMemberAsync(groupId, member.Id, default))!;
+        Assert.That(record.IsCurrent, Is.False);
+        var exits = (await store.ReadMessagesAsync(GroupIds.Conversation(groupId), new SeqWindow(AfterSeq: 0), 100, default))
+            .Count(m => m.Type == "system" && m.Body.GetProperty("action").GetString() is "group-exit" or "group-expel");
+        Assert.That(exits, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_join_interrupted_after_its_claim_is_finished_by_the_next_change()
+    {
+        var group = await EmptyGroupAsync();
+        var (crashed, next) = (Ids.New(), Ids.New());
+        // What a process that died between step 1 (claim) and step 2 (member record) leaves behind.
+        var stale = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds();
+        var claimed = await groups.ReplaceGroupAsync(group with { ETag = (await groups.GetGroupAsync(group.Id, default))!.ETag, MemberCount = 1,
+            Pending = [new PendingChange(crashed, true, GroupRole.Member, 0, stale)] }, default);
+        Assert.That(claimed, Is.Not.Null);
+        Assert.That(await groups.GetMemberAsync(group.Id, crashed, default), Is.Null);
+
+        var (_, refusal, _) = await directory.AddAsync(group.Id, [(next, GroupRole.Member)], cap: 10, default);
+
+        Assert.That(refusal, Is.Null);
+        var repaired = (await groups.GetGroupAsync(group.Id, default))!;
+        Assert.That((repaired.MemberCount, repaired.Pending.Count), Is.EqualTo((2, 0)));
+        Assert.That((await AllMembersAsync(group.Id)).Select(m => m.UserId), Is.EquivalentTo(new[] { crashed, next }));
+        Assert.That((await groups.ListGroupRowsAsync(crashed, 10, default)).Single().GroupId, Is.EqualTo(group.Id));
+    }
+
+    [Test]
+    public async Task A_group_send_costs_the_same_store_operations_at_3_and_at_60_members()
+    {
+        async Task<StoreMeter> MeasureAsync(int members)
+        {
+            var owner = await NewUserAsync();
+            var others = await Task.WhenAll(Enumerable.Range(0, members - 1).Select(_ => NewUserAsync()));
+            var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, others.Select(o => o.Id).ToList(), [], default)).GroupId;
+            Ok(await chat.SendAsync(owner, Text(groupId, "warm-up"), default));
+            using var meter = StoreMeter.Start();
+            Ok(await chat.SendAsync(others[0], Text(groupId, "measured"), default));
+            return meter.Meter;
+        }
+
+        var (small, large) = (await MeasureAsync(3), await MeasureAsync(60));
+        TestContext.Out.WriteLine($"{storeName}: 3 members {small}; 60 members {large}");
+        Assert.That((large.PointReads, large.Queries, large.Writes), Is.EqualTo((small.PointReads, small.Queries, small.Writes)));
+        Assert.That((small.PointReads, small.Queries, small.Writes), Is.EqualTo((2, 0, 3)), "member + group reads; append, group head, sender's cursor");
+    }
+
+    [Test]
+    public async Task A_join_request_is_one_per_user_and_group_and_a_stale_handler_loses()
+    {
+        var group = await EmptyGroupAsync();
+        var uid = Ids.New();
+        var id = GroupIds.JoinRequest(group.Id, uid);
+        var created = await groups.SaveJoinRequestAsync(new JoinRequest { Id = id, GroupId = group.Id, UserId = uid }, default);
+        Assert.That(created, Is.Not.Null);
+        Assert.That(await groups.SaveJoinRequestAsync(new JoinRequest { Id = id, GroupId = group.Id, UserId = uid }, default), Is.Null, "a second create");
+
+        var handled = await groups.SaveJoinRequestAsync(created! with { State = JoinRequestStates.Accepted }, default);
+        Assert.That(handled, Is.Not.Null);
+        Assert.That(await groups.SaveJoinRequestAsync(created! with { State = JoinRequestStates.Rejected }, default), Is.Null, "the stale ETag loses");
+        Assert.That((await groups.GetJoinRequestAsync(group.Id, id, default))!.State, Is.EqualTo(JoinRequestStates.Accepted));
+        Assert.That(await groups.ListPendingJoinRequestsAsync(group.Id, 10, default), Is.Empty);
+    }
+
+    [Test]
+    public async Task Read_cursors_count_readers_and_the_blacklist_round_trips()
+    {
+        var group = await EmptyGroupAsync();
+        var (a, b, c) = (Ids.New(), Ids.New(), Ids.New());
+        Assert.That((await directory.AddAsync(group.Id, [(a, GroupRole.Member), (b, GroupRole.Member), (c, GroupRole.Member)], 10, default)).Refusal, Is.Null);
+        await groups.UpdateMemberAsync(group.Id, a, null, m => m! with { ReadSeq = 5 }, default);
+        await groups.UpdateMemberAsync(group.Id, b, null, m => m! with { ReadSeq = 3 }, default);
+
+        var (count, readers) = await groups.CountReadersAsync(group.Id, 4, 10, default);
+        Assert.That((count, readers), Is.EqualTo((1, new[] { a })).Using<(int, IReadOnlyList<string>)>((x, y) => x.Item1 == y.Item1 && x.Item2.SequenceEqual(y.Item2)));
+        Assert.That((await groups.CountReadersAsync(group.Id, 3, 10, default)).ReadCount, Is.EqualTo(2));
+
+        await groups.SetBlacklistedAsync(group.Id, c, true, default);
+        await groups.SetBlacklistedAsync(group.Id, c, true, default);
+        Assert.That(await groups.IsBlacklistedAsync(group.Id, c, default), Is.True);
+        await groups.SetBlacklistedAsync(group.Id, c, false, default);
+        Assert.That(await groups.IsBlacklistedAsync(group.Id, c, default), Is.False);
+    }
+
+    static SendMessage Text(string groupId, string text) =>
+        new(null, groupId, "__UNI__TEST", "text", JsonSerializer.SerializeToElement(text));
+}
