@@ -44,6 +44,57 @@ public sealed class UniImFunctions(ImPipeline pipeline)
     [Function("negotiate")]
     public Task<IActionResult> Negotiate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "negotiate")] HttpRequest req) => Run(req, "negotiate");
 
+    [Function("addToGroupMenberBlackList")]
+    public Task<IActionResult> AddToGroupMenberBlackList([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "addToGroupMenberBlackList")] HttpRequest req) => Run(req, "addToGroupMenberBlackList");
+
+    [Function("applyJoinGroup")]
+    public Task<IActionResult> ApplyJoinGroup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "applyJoinGroup")] HttpRequest req) => Run(req, "applyJoinGroup");
+
+    [Function("chooseUserIntoGroup")]
+    public Task<IActionResult> ChooseUserIntoGroup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chooseUserIntoGroup")] HttpRequest req) => Run(req, "chooseUserIntoGroup");
+
+    [Function("dissolveGroup")]
+    public Task<IActionResult> DissolveGroup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "dissolveGroup")] HttpRequest req) => Run(req, "dissolveGroup");
+
+    [Function("expelGroupMember")]
+    public Task<IActionResult> ExpelGroupMember([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "expelGroupMember")] HttpRequest req) => Run(req, "expelGroupMember");
+
+    [Function("getGroupInfo")]
+    public Task<IActionResult> GetGroupInfo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getGroupInfo")] HttpRequest req) => Run(req, "getGroupInfo");
+
+    [Function("getGroupMembers")]
+    public Task<IActionResult> GetGroupMembers([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getGroupMembers")] HttpRequest req) => Run(req, "getGroupMembers");
+
+    [Function("getJoinGroupRequests")]
+    public Task<IActionResult> GetJoinGroupRequests([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getJoinGroupRequests")] HttpRequest req) => Run(req, "getJoinGroupRequests");
+
+    [Function("getMsgReadInfo")]
+    public Task<IActionResult> GetMsgReadInfo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getMsgReadInfo")] HttpRequest req) => Run(req, "getMsgReadInfo");
+
+    [Function("getMyGroups")]
+    public Task<IActionResult> GetMyGroups([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getMyGroups")] HttpRequest req) => Run(req, "getMyGroups");
+
+    [Function("handleJoinGroupRequest")]
+    public Task<IActionResult> HandleJoinGroupRequest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "handleJoinGroupRequest")] HttpRequest req) => Run(req, "handleJoinGroupRequest");
+
+    [Function("muteGroupMember")]
+    public Task<IActionResult> MuteGroupMember([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "muteGroupMember")] HttpRequest req) => Run(req, "muteGroupMember");
+
+    [Function("quitGroup")]
+    public Task<IActionResult> QuitGroup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quitGroup")] HttpRequest req) => Run(req, "quitGroup");
+
+    [Function("removeFromGroupBlackList")]
+    public Task<IActionResult> RemoveFromGroupBlackList([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "removeFromGroupBlackList")] HttpRequest req) => Run(req, "removeFromGroupBlackList");
+
+    [Function("setGroupAdmin")]
+    public Task<IActionResult> SetGroupAdmin([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "setGroupAdmin")] HttpRequest req) => Run(req, "setGroupAdmin");
+
+    [Function("transferGroupOwner")]
+    public Task<IActionResult> TransferGroupOwner([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "transferGroupOwner")] HttpRequest req) => Run(req, "transferGroupOwner");
+
+    [Function("updateGroupInfo")]
+    public Task<IActionResult> UpdateGroupInfo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "updateGroupInfo")] HttpRequest req) => Run(req, "updateGroupInfo");
+
     [Function("health")]
     public async Task<IActionResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req)
     {
