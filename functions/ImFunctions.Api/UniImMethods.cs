@@ -1,5 +1,6 @@
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Conversations;
+using ImFunctions.Api.Friends;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Api.Messages;
 using ImFunctions.Api.Push;
@@ -15,5 +16,7 @@ public static class UniImMethods
         .AddMessages()
         .AddConversations()
         .AddUsers()
-        .AddPush();
+        .AddPush()
+        .AddFriends()
+        .AddConversationSettings();
 }

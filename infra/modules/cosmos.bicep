@@ -1,4 +1,4 @@
-// Cosmos DB for NoSQL: the account, database `im` and its four containers. The container list
+// Cosmos DB for NoSQL: the account, database `im` and its containers. The container list
 // below is the one place their shape is defined; the Cosmos store matches it exactly and the app
 // runs with Cosmos__CreateIfMissing=false, so nothing else creates or alters them.
 
@@ -44,7 +44,8 @@ var containers containerSpec[] = [
     // query repeats its partition filter in the WHERE clause.
     name: 'conversations'
     partitionKey: '/user_id'
-    indexedPaths: ['/user_id/?', '/update_time/?']
+    // list_key = update_time and id in one string: the filtered list's keyset order (one ORDER BY property).
+    indexedPaths: ['/user_id/?', '/update_time/?', '/list_key/?']
     uniqueKeys: []
   }
   {
@@ -55,6 +56,14 @@ var containers containerSpec[] = [
     indexedPaths: ['/conversation_id/?', '/seq/?', '/update_time/?']
     uniqueKeys: ['/seq']
     defaultTtl: -1
+  }
+  {
+    // A user's social graph: friend rows (friend_<uid>), invites (in_/out_<invite id>), blocks (block_<uid>).
+    // Point reads by deterministic id; lists are one query by kind ordered by sort_key.
+    name: 'friends'
+    partitionKey: '/user_id'
+    indexedPaths: ['/user_id/?', '/kind/?', '/sort_key/?']
+    uniqueKeys: []
   }
 ]
 

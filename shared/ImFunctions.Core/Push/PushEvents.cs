@@ -28,6 +28,12 @@ public static class PushEvents
     public static ReadOnlyMemory<byte> Read(string conversationId, string userId, long readSeq) =>
         Serialize("read", new ReadEvent(conversationId, userId, readSeq));
 
+    /// <summary>A change in the user's friends, invites or blocks (<c>data.action</c> says which).</summary>
+    public static ReadOnlyMemory<byte> Friend<T>(T data) => Serialize("friend", data);
+
+    /// <summary>A change of the user's own conversation row that is not a message (settings, marked unread).</summary>
+    public static ReadOnlyMemory<byte> Conversation<T>(T data) => Serialize("conversation", data);
+
     static byte[] Serialize<T>(string eventName, T data) =>
         JsonSerializer.SerializeToUtf8Bytes(new PushEvent<T>("im", eventName, data), ImJson.Options);
 

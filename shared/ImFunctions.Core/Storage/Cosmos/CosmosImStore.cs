@@ -12,7 +12,7 @@ namespace ImFunctions.Core.Storage.Cosmos;
 /// key (/seq per conversation) makes the seq claim atomic; a conversation row is an ETag-guarded replace. Every
 /// list is one single-partition query with the partition filter in its text too.
 /// </summary>
-public sealed class CosmosImStore : IImStore, IDisposable
+public sealed partial class CosmosImStore : IImStore, IDisposable
 {
     public const string MeterName = "ImFunctions.Store";
     static readonly Meter Meter = new(MeterName);
@@ -45,11 +45,12 @@ public sealed class CosmosImStore : IImStore, IDisposable
     {
         yield return Define("users", "/id", []);
         yield return Define("extUids", "/id", []);
-        yield return Define("conversations", "/user_id", ["/user_id/?", "/update_time/?"]);
+        yield return Define("conversations", "/user_id", ["/user_id/?", "/update_time/?", "/list_key/?"]);
         var messages = Define("messages", "/conversation_id", ["/conversation_id/?", "/seq/?", "/update_time/?"]);
         messages.UniqueKeyPolicy.UniqueKeys.Add(new UniqueKey { Paths = { "/seq" } });
         messages.DefaultTimeToLive = -1;   // TTL on, no default: only items that carry a ttl ever expire
         yield return messages;
+        yield return FriendsContainer();
     }
 
     static ContainerProperties Define(string name, string partitionKey, string[] indexedPaths)
