@@ -111,9 +111,8 @@ public sealed class ConversationSettings(IImStore store, IConversationListStore 
         string? after = null;
         while (true)
         {
-            var rows = await lists.QueryConversationsAsync(me.Id,
-                new ConversationQuery(UnreadPage, After: after, Filter: ConversationFilter.Unread, ExcludeMuted: true), ct);
-            foreach (var row in rows.Where(r => r.UnreadCount > 0)) perConversation[row.Id] = row.UnreadCount;
+            var rows = await lists.ListUnreadAsync(me.Id, after, UnreadPage, ct);
+            foreach (var row in rows.Where(r => r.UnreadCount > 0)) perConversation[row.ConversationId] = row.UnreadCount;
             if (rows.Count < UnreadPage) break;
             after = rows[^1].ListKey;
         }

@@ -7,7 +7,16 @@ namespace ImFunctions.Core.Storage;
 public interface IConversationListStore
 {
     Task<IReadOnlyList<Domain.ConversationRow>> QueryConversationsAsync(string userId, ConversationQuery query, CancellationToken ct);
+
+    /// <summary>
+    /// The unread counts of rows that are neither hidden nor muted and have something unread, in the list's order after
+    /// <paramref name="after"/>: only the few fields a badge needs, not whole rows.
+    /// </summary>
+    Task<IReadOnlyList<UnreadRow>> ListUnreadAsync(string userId, string? after, int limit, CancellationToken ct);
 }
+
+/// <param name="ListKey">The row's <see cref="Domain.ConversationRow.ListKey"/>, to continue after it.</param>
+public readonly record struct UnreadRow(string ConversationId, long UnreadCount, string ListKey);
 
 [Flags]
 public enum ConversationFilter

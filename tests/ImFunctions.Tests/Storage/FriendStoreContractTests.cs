@@ -220,6 +220,9 @@ public sealed class FriendStoreContractTests(string storeName)
         var me = await NewUserAsync();
         for (var i = 0; i < 150; i++) await PutAsync(Row(me.Id, $"u{i:D3}", 3000 + i) with { LastSeq = 2 + i % 3, ReadSeq = 1 });
         await PutAsync(Row(me.Id, "quiet", 5000));
+        await PutAsync(Row(me.Id, "hidden", 5001) with { LastSeq = 9, Hidden = true });
+        await PutAsync(Row(me.Id, "muted", 5002) with { LastSeq = 9, Mute = true });
+        await PutAsync(Row(me.Id, "marked", 5003) with { MarkedUnread = true });
 
         UnreadTotal total;
         using (var scope = StoreMeter.Start())
@@ -227,8 +230,9 @@ public sealed class FriendStoreContractTests(string storeName)
             total = await services.Settings.UnreadAsync(me, default);
             Assert.That((scope.Meter.Queries, scope.Meter.PointReads, scope.Meter.Writes), Is.EqualTo((1, 0, 0)), scope.Meter.ToString());
         }
-        Assert.That(total.UnreadCountObj, Has.Count.EqualTo(150));
-        Assert.That(total.UnreadCount, Is.EqualTo(Enumerable.Range(0, 150).Sum(i => 1 + i % 3)));
+        Assert.That(total.UnreadCountObj, Has.Count.EqualTo(151));
+        Assert.That(total.UnreadCountObj["marked"], Is.EqualTo(1));
+        Assert.That(total.UnreadCount, Is.EqualTo(Enumerable.Range(0, 150).Sum(i => 1 + i % 3) + 1));
     }
 
     [Test]

@@ -76,4 +76,18 @@ public sealed partial class CosmosImStore : IFriendStore, IConversationListStore
             ("@max", query.MaxUpdateTime), ("@after", query.After), ("@skip", query.Skip), ("@limit", query.Limit));
         return rows.Select(s => s.Value with { ETag = s.ETag }).ToList();
     }
+
+    public async Task<IReadOnlyList<UnreadRow>> ListUnreadAsync(string userId, string? after, int limit, CancellationToken ct)
+    {
+        var rows = await QueryAsync<UnreadFields>(conversations, userId, limit,
+            "SELECT c.id, c.list_key, c.last_seq, c.read_seq, c.marked_unread FROM c WHERE c.user_id = @pk" +
+            (after is null ? "" : " AND c.list_key < @after") +
+            " AND (NOT IS_DEFINED(c.hidden) OR c.hidden = false) AND (NOT IS_DEFINED(c.mute) OR c.mute = false)" +
+            " AND (c.last_seq > c.read_seq OR c.marked_unread = true) ORDER BY c.list_key DESC OFFSET 0 LIMIT @limit", ct,
+            ("@after", after), ("@limit", limit));
+        return rows.Select(r => new UnreadRow(r.Id, Math.Max(r.MarkedUnread == true ? 1 : 0, r.LastSeq - r.ReadSeq), r.ListKey)).ToList();
+    }
+
+    /// <summary>The projection getUnreadCount reads: a few numbers per row instead of the row.</summary>
+    sealed record UnreadFields(string Id, string ListKey, long LastSeq, long ReadSeq, bool? MarkedUnread);
 }

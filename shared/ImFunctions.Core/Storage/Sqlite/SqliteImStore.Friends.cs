@@ -110,6 +110,30 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
             return (IReadOnlyList<ConversationRow>)rows;
         }, ct);
 
+    public Task<IReadOnlyList<UnreadRow>> ListUnreadAsync(string userId, string? after, int limit, CancellationToken ct) =>
+        RunAsync(StoreOp.Query, async connection =>
+        {
+            var (afterTime, afterId) = after is null ? (long.MaxValue, "") : ParseListKey(after);
+            await using var command = Command(connection, """
+                SELECT id, update_time, json_extract(doc, '$.last_seq') - json_extract(doc, '$.read_seq'),
+                       coalesce(json_extract(doc, '$.marked_unread'), 0)
+                FROM conversations
+                WHERE user_id = $u AND (update_time < $at OR (update_time = $at AND id < $aid))
+                  AND coalesce(json_extract(doc, '$.hidden'), 0) = 0 AND coalesce(json_extract(doc, '$.mute'), 0) = 0
+                  AND (json_extract(doc, '$.last_seq') > json_extract(doc, '$.read_seq') OR json_extract(doc, '$.marked_unread') = 1)
+                ORDER BY update_time DESC, id DESC LIMIT $limit
+                """, ("$u", userId), ("$at", afterTime), ("$aid", afterId), ("$limit", limit));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var rows = new List<UnreadRow>();
+            while (await reader.ReadAsync(ct))
+            {
+                var id = reader.GetString(0);
+                var unread = Math.Max(reader.GetInt64(3) == 1 ? 1 : 0, reader.GetInt64(2));
+                rows.Add(new UnreadRow(id, unread, $"{reader.GetInt64(1):D15}|{id}"));
+            }
+            return (IReadOnlyList<UnreadRow>)rows;
+        }, ct);
+
     /// <summary>A <see cref="ConversationRow.ListKey"/> back into its update_time and id.</summary>
     internal static (long UpdateTime, string Id) ParseListKey(string key)
     {
