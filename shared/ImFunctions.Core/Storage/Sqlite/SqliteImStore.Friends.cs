@@ -13,6 +13,10 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
             version INTEGER NOT NULL, doc TEXT NOT NULL,
             PRIMARY KEY (user_id, id)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS social_by_kind ON social (user_id, kind, sort_key DESC);
+        -- Pinned rows are few: the pinned-first list reads them from here instead of scanning every row.
+        -- The query repeats this exact WHERE term, which is how SQLite picks a partial index.
+        CREATE INDEX IF NOT EXISTS conversations_pinned ON conversations (user_id, update_time DESC, id DESC)
+            WHERE json_extract(doc, '$.pinned') = 1;
         """;
 
     async Task<T?> IFriendStore.GetAsync<T>(string ownerUid, string id, CancellationToken ct) where T : class =>
