@@ -84,6 +84,20 @@ public static class ReadScenario
                 bench.Report.Reads.Add(result);
                 Print(bench, result);
             }
+            // Issue 12: the filtered and pinned-first first pages, and the badge over every conversation (all unread here).
+            var listCases = new (string Method, string Name, object Body)[]
+            {
+                ("getConversationList", "first page, limit 20, type unread", new { limit = 20, type = "unread" }),
+                ("getConversationList", "first page, limit 20, distinguishPinned", new { limit = 20, distinguishPinned = true }),
+                ("getUnreadCount", "every conversation unread", new { }),
+            };
+            foreach (var (method, name, body) in listCases)
+            {
+                var latency = await SampleAsync(client, method, () => body, lister.Token, o.ReadSamples);
+                var result = new ReadCase(method, name, o.ConversationCounts[k], totalRows, latency);
+                bench.Report.Reads.Add(result);
+                Print(bench, result);
+            }
         }
     }
 

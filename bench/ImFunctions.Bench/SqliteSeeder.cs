@@ -98,7 +98,13 @@ public sealed class SqliteSeeder : IDisposable
                 Appid = ImClient.AppId, Type = "text", Body = JsonSerializer.SerializeToElement(Text), CreateTime = time, UpdateTime = time,
                 Nickname = peer.Nickname,
             };
-            return Row(owner, peer, message, 0);
+            // A third of them are group rows (no group behind them yet: lists and badges read rows only).
+            return i % 3 == 2
+                ? Row(owner, peer, message with { ConversationId = ConversationIds.Group(peer.Id) }, 0) with
+                {
+                    Id = ConversationIds.Group(peer.Id), Type = ConversationTypes.Group, FriendUid = null, GroupId = peer.Id,
+                }
+                : Row(owner, peer, message, 0);
         }).ToList();
         Rows(rows);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Cosmos;
@@ -111,7 +112,7 @@ public static class StoreScenario
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
         var pushes = new PushDispatcher(new DiscardingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
         await pushes.StartAsync(CancellationToken.None);
-        var messenger = new Messenger(store, users, new TalkPolicy(options), pushes, options, TimeProvider.System);
+        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new NoGroups()), pushes, options, TimeProvider.System);
 
         // One pair per worker: the store's cost per send, without seq contention between workers.
         var pairs = new (User From, User To)[concurrency];
@@ -184,4 +185,11 @@ public static class StoreScenario
         public Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct) =>
             Task.FromResult(new ClientAccess(new Uri("ws://127.0.0.1/"), DateTimeOffset.UtcNow + lifetime));
     }
+}
+
+/// <summary>The store scenarios send 1:1 messages only: nobody is in a group.</summary>
+sealed class NoGroups : IGroupMembership
+{
+    public Task<GroupMember?> GetMemberAsync(string groupId, string uid, CancellationToken ct) => Task.FromResult<GroupMember?>(null);
+    public Task<bool> ShareAGroupAsync(string uidA, string uidB, CancellationToken ct) => Task.FromResult(false);
 }

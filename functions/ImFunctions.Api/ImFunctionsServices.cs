@@ -3,7 +3,9 @@ using System.Text.Json.Serialization;
 using FluentValidation;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Conversations;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Friends;
 using ImFunctions.Core.Groups;
 using ImFunctions.Core.Integrations;
 using ImFunctions.Core.Push;
@@ -34,6 +36,9 @@ public static class ImFunctionsServices
         services.AddSingleton<UserDirectory>();
         services.AddSingleton<TalkPolicy>();
         services.AddSingleton<Messenger>();
+        services.AddSingleton<FriendBook>();
+        services.AddSingleton<Blocks>();
+        services.AddSingleton<ConversationSettings>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<IImEvents, EventsOff>();
         services.AddSingleton(config.GetSection("Push:Dispatch").Get<PushDispatchOptions>() ?? new PushDispatchOptions());
@@ -95,6 +100,9 @@ public static class ImFunctionsServices
             case var other:
                 throw new InvalidOperationException($"Storage:Provider must be 'sqlite' or 'cosmos' (got '{other}').");
         }
+        // Each store also implements the features' own ports.
+        services.AddSingleton<IFriendStore>(sp => (IFriendStore)sp.GetRequiredService<IImStore>());
+        services.AddSingleton<IConversationListStore>(sp => (IConversationListStore)sp.GetRequiredService<IImStore>());
     }
 }
 

@@ -1,6 +1,7 @@
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Conversations;
 using ImFunctions.Api.Groups;
+using ImFunctions.Api.Friends;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Api.Messages;
 using ImFunctions.Api.Push;
@@ -17,5 +18,7 @@ public static class UniImMethods
         .AddConversations()
         .AddUsers()
         .AddPush()
-        .AddGroups();
+        .AddGroups()
+        .AddFriends()
+        .AddConversationSettings();
 }

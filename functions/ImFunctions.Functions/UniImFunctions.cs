@@ -95,6 +95,45 @@ public sealed class UniImFunctions(ImPipeline pipeline)
     [Function("updateGroupInfo")]
     public Task<IActionResult> UpdateGroupInfo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "updateGroupInfo")] HttpRequest req) => Run(req, "updateGroupInfo");
 
+    [Function("rejectFriendInvite")]
+    public Task<IActionResult> RejectFriendInvite([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "rejectFriendInvite")] HttpRequest req) => Run(req, "rejectFriendInvite");
+
+    [Function("blockUser")]
+    public Task<IActionResult> BlockUser([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "blockUser")] HttpRequest req) => Run(req, "blockUser");
+
+    [Function("setConversation")]
+    public Task<IActionResult> SetConversation([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "setConversation")] HttpRequest req) => Run(req, "setConversation");
+
+    [Function("markConversationUnread")]
+    public Task<IActionResult> MarkConversationUnread([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "markConversationUnread")] HttpRequest req) => Run(req, "markConversationUnread");
+
+    [Function("deleteFriend")]
+    public Task<IActionResult> DeleteFriend([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "deleteFriend")] HttpRequest req) => Run(req, "deleteFriend");
+
+    [Function("getFriendInvites")]
+    public Task<IActionResult> GetFriendInvites([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getFriendInvites")] HttpRequest req) => Run(req, "getFriendInvites");
+
+    [Function("acceptFriendInvite")]
+    public Task<IActionResult> AcceptFriendInvite([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "acceptFriendInvite")] HttpRequest req) => Run(req, "acceptFriendInvite");
+
+    [Function("getUnreadCount")]
+    public Task<IActionResult> GetUnreadCount([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getUnreadCount")] HttpRequest req) => Run(req, "getUnreadCount");
+
+    [Function("getFriendList")]
+    public Task<IActionResult> GetFriendList([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getFriendList")] HttpRequest req) => Run(req, "getFriendList");
+
+    [Function("addFriendInvite")]
+    public Task<IActionResult> AddFriendInvite([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "addFriendInvite")] HttpRequest req) => Run(req, "addFriendInvite");
+
+    [Function("getBlockList")]
+    public Task<IActionResult> GetBlockList([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "getBlockList")] HttpRequest req) => Run(req, "getBlockList");
+
+    [Function("setFriendRemark")]
+    public Task<IActionResult> SetFriendRemark([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "setFriendRemark")] HttpRequest req) => Run(req, "setFriendRemark");
+
+    [Function("unblockUser")]
+    public Task<IActionResult> UnblockUser([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "unblockUser")] HttpRequest req) => Run(req, "unblockUser");
+
     [Function("health")]
     public async Task<IActionResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req)
     {

@@ -44,7 +44,8 @@ var containers containerSpec[] = [
     // query repeats its partition filter in the WHERE clause.
     name: 'conversations'
     partitionKey: '/user_id'
-    indexedPaths: ['/user_id/?', '/update_time/?', '/type/?']
+    // list_key = update_time and id in one string: the filtered list's keyset order (one ORDER BY property).
+    indexedPaths: ['/user_id/?', '/update_time/?', '/type/?', '/list_key/?']
     uniqueKeys: []
   }
   {
@@ -62,6 +63,14 @@ var containers containerSpec[] = [
     name: 'groups'
     partitionKey: '/group_id'
     indexedPaths: ['/group_id/?', '/kind/?', '/user_id/?', '/is_current/?', '/read_seq/?', '/state/?']
+    uniqueKeys: []
+  }
+  {
+    // A user's social graph: friend rows (friend_<uid>), invites (in_/out_<invite id>), blocks (block_<uid>).
+    // Point reads by deterministic id; lists are one query by kind ordered by sort_key.
+    name: 'friends'
+    partitionKey: '/user_id'
+    indexedPaths: ['/user_id/?', '/kind/?', '/sort_key/?']
     uniqueKeys: []
   }
 ]

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using FluentValidation;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Conversations;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Storage;
 
@@ -15,6 +16,9 @@ public static class ConversationsApi
     static async Task<IResult> GetConversationList(GetConversationListRequest req, ImCall call)
     {
         var limit = req.Limit ?? GetConversationListRequest.DefaultLimit;
+        if (req.ConversationId is null)   // the list: filters, pinned first, keyset cursor, hidden rows left out
+            return (await call.Get<ConversationSettings>().ListAsync(call.Me, new ConversationListRequest(limit, (req.Page ?? 0) * limit,
+                req.MaxUpdateTime, req.Cursor, req.Type, req.DistinguishPinned ?? false), call.Ct)).Match(UniIm.Ok, UniIm.Error);
         var page = new ConversationPage(limit, (req.Page ?? 0) * limit, req.MaxUpdateTime);
         var list = await call.Get<Messenger>().ListConversationsAsync(call.Me, req.ConversationId, page, call.Ct);
         return list.Match(UniIm.Ok, UniIm.Error);
@@ -28,7 +32,8 @@ public static class ConversationsApi
 }
 
 public sealed record GetConversationListRequest(
-    int? Limit, int? Page, [property: JsonPropertyName("maxUpdateTime")] long? MaxUpdateTime, string? ConversationId)
+    int? Limit, int? Page, [property: JsonPropertyName("maxUpdateTime")] long? MaxUpdateTime, string? ConversationId,
+    string? Type = null, [property: JsonPropertyName("distinguishPinned")] bool? DistinguishPinned = null, string? Cursor = null)
 {
     // uni-im 1.x returns up to 500 rows by default.
     public const int DefaultLimit = 500, MaxLimit = 500;
@@ -43,6 +48,13 @@ public sealed class GetConversationListRequestValidator : AbstractValidator<GetC
         RuleFor(r => r.Page).Null().When(r => r.MaxUpdateTime is not null).WithMessage("give page or maxUpdateTime, not both");
         RuleFor(r => r.MaxUpdateTime).GreaterThan(0);
         RuleFor(r => r.ConversationId).NotEmpty().MaximumLength(128).When(r => r.ConversationId is not null);
+        RuleFor(r => r.Type).Must(t => t is null || ConversationSettings.Filters.ContainsKey(t))
+            .WithMessage($"must be one of {string.Join(", ", ConversationSettings.Filters.Keys)}");
+        RuleFor(r => r.Cursor).NotEmpty().MaximumLength(200).When(r => r.Cursor is not null);
+        RuleFor(r => r.Cursor).Null().When(r => r.Page is not null || r.MaxUpdateTime is not null)
+            .WithMessage("give cursor, page or maxUpdateTime, not two of them");
+        RuleFor(r => r.DistinguishPinned).Must(d => d != true).When(r => r.Page is not null || r.MaxUpdateTime is not null)
+            .WithMessage("pages with cursor (pinned rows come first), not with page or maxUpdateTime");
     }
 }
 

@@ -35,11 +35,14 @@ public static class MessagesApi
 
 public sealed record SendMsgRequest(
     string? ToUid, string? GroupId, [property: JsonPropertyName("appId")] string? AppId, string? Type, JsonElement Body,
-    string? ClientMsgId, string? AboutMsgId, long? ClientCreateTime)
+    string? ClientMsgId, string? AboutMsgId, long? ClientCreateTime, ChatSource? ChatSource = null)
 {
     public SendMessage ToSendMessage() =>
-        new(ToUid, GroupId, AppId!, Type!, Body, ClientMsgId, AboutMsgId, ClientCreateTime);
+        new(ToUid, GroupId, AppId!, Type!, Body, ClientMsgId, AboutMsgId, ClientCreateTime, ChatSource?.GroupId);
 }
+
+/// <summary>Where a 1:1 chat was opened from (grade 300: a group's member list); the server checks it.</summary>
+public sealed record ChatSource(string? GroupId);
 
 public sealed class SendMsgRequestValidator : AbstractValidator<SendMsgRequest>
 {
@@ -54,6 +57,8 @@ public sealed class SendMsgRequestValidator : AbstractValidator<SendMsgRequest>
         RuleFor(r => r.ClientMsgId).NotEmpty().MaximumLength(64).When(r => r.ClientMsgId is not null);
         RuleFor(r => r.AboutMsgId).MaximumLength(64);
         RuleFor(r => r.ClientCreateTime).GreaterThanOrEqualTo(0);
+        RuleFor(r => r.ChatSource!.GroupId).NotEmpty().MaximumLength(64).When(r => r.ChatSource is not null)
+            .OverridePropertyName("chat_source.group_id");
     }
 }
 

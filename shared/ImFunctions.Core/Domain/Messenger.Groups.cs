@@ -112,6 +112,12 @@ public sealed partial class Messenger
         return ([WithGroupActivity(row, group)], group is null ? new Dictionary<string, Group>() : new() { [group.Id] = group });
     }
 
+    async Task<IReadOnlyDictionary<string, Group>> GroupsOfAsync(IReadOnlyList<ConversationRow> rows, CancellationToken ct)
+    {
+        var ids = rows.Where(r => r.Type == ConversationTypes.Group).Select(r => r.GroupId!).Distinct().ToList();
+        return ids.Count == 0 ? new Dictionary<string, Group>() : (await GroupStore.GetGroupsAsync(ids, ct)).ToDictionary(g => g.Id);
+    }
+
     /// <summary>A current member's row moves with the group; a left one stays where the member left it.</summary>
     static ConversationRow WithGroupActivity(ConversationRow row, Group? group) =>
         group is null || row.Leave ? row : row with
@@ -124,13 +130,14 @@ public sealed partial class Messenger
         };
 
     /// <summary>A group row as listed: unread from the member's cursor (one point read per group row on the page).</summary>
-    async Task<ConversationView> GroupViewAsync(ConversationRow row, IReadOnlyDictionary<string, Group> groups, CancellationToken ct)
+    async Task<ConversationView> GroupViewAsync(ConversationRow row, IReadOnlyDictionary<string, Group> groups, char cursorPhase,
+        CancellationToken ct)
     {
         var member = await GroupStore.GetMemberAsync(row.GroupId!, row.UserId, ct);
         var group = groups.GetValueOrDefault(row.GroupId!);
         var head = Math.Min(group?.LastSeq ?? 0, member?.LeaveSeq ?? long.MaxValue);
         var readSeq = Math.Min(member?.ReadSeq ?? head, head);
-        return ConversationView.From(row with { LastSeq = head, ReadSeq = readSeq }, null) with
+        return ConversationView.From(row with { LastSeq = head, ReadSeq = readSeq }, null, cursorPhase) with
         {
             GroupInfo = group is null ? null : GroupInfo.From(group),
             Leave = row.Leave,

@@ -7,7 +7,7 @@ namespace ImFunctions.Core.Domain;
 
 public sealed record SendMessage(
     string? ToUid, string? GroupId, string AppId, string Type, JsonElement Body,
-    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null);
+    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null, string? ChatSourceGroupId = null);
 
 public sealed record SentMessage([property: System.Text.Json.Serialization.JsonPropertyName("_id")] string Id, string ConversationId, long Seq, long CreateTime);
 
@@ -34,12 +34,18 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
 
         var conversationId = ConversationIds.Single(me.Id, toUid);
         var senderRow = await store.GetConversationAsync(me.Id, conversationId, ct);
+        var receiverRowBlocked = false;
         if (senderRow is null)
         {
             // A new conversation: the receiver must exist and the pair must be allowed to talk.
             // Replies inside an existing conversation skip both checks (and their reads).
-            if (await users.GetAsync(toUid, ct) is null) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
-            if (policy.CheckNewConversation(me, toUid) is { } denied) return denied;
+            if (await users.GetAsync(toUid, ct) is not { } receiver) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
+            if (await policy.CheckNewConversationAsync(me, receiver, request.ChatSourceGroupId, ct) is { } denied) return denied;
+            receiverRowBlocked = await policy.IsBlockedAsync(blockerUid: me.Id, blockedUid: toUid, ct);
+        }
+        else if (senderRow.PeerBlocked)
+        {
+            return TalkPolicy.BlockedByReceiver;
         }
 
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
@@ -82,7 +88,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         var payload = PushEvents.Msg(message, out var isSmall);
         var changed = await Task.WhenAll(
             AdvanceAsync(me.Id, toUid, senderRow, message, markRead: true, isSmall, ct),
-            AdvanceAsync(toUid, me.Id, null, message, markRead: false, isSmall, ct));
+            AdvanceAsync(toUid, me.Id, null, message, markRead: false, isSmall, ct, peerBlocked: receiverRowBlocked));
 
         if (!appended.IsRetry || changed.Any(c => c))
         {
@@ -119,12 +125,12 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
 
     /// <summary>Moves one participant's row up to <paramref name="message"/>; true when it changed.</summary>
     async Task<bool> AdvanceAsync(string ownerUid, string peerUid, ConversationRow? known, Message message, bool markRead,
-        bool copyWhole, CancellationToken ct)
+        bool copyWhole, CancellationToken ct, bool peerBlocked = false)
     {
         var changed = false;
         await store.UpdateConversationAsync(ownerUid, message.ConversationId, known, row =>
         {
-            var next = Advance(row ?? NewSingleRow(ownerUid, peerUid, message), message, markRead, copyWhole);
+            var next = Advance(row ?? NewSingleRow(ownerUid, peerUid, message) with { PeerBlocked = peerBlocked }, message, markRead, copyWhole);
             changed = next is not null;
             return next;
         }, ct);
@@ -155,6 +161,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                 LastMsgNote = MessageNotes.Preview(message, 30),
                 LastMsgCreateTime = message.CreateTime,
                 UpdateTime = Math.Max(row.UpdateTime, message.CreateTime),
+                Hidden = false,   // a hidden conversation comes back with its next message
             }
             : row with { ReadSeq = readSeq };
     }
@@ -165,11 +172,21 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         var (rows, groups) = conversationId is null
             ? await ListWithGroupsAsync(me.Id, page, ct)
             : await OneRowAsync(me.Id, conversationId, ct);
+        return Result<IReadOnlyList<ConversationView>>.Ok(await ViewsAsync(rows, ct, groups: groups));
+    }
+
+    /// <summary>
+    /// Rows as getConversationList returns them: single rows with the peers' profiles (one batched read for cache
+    /// misses), group rows with their group and the member's read cursor.
+    /// </summary>
+    public async Task<IReadOnlyList<ConversationView>> ViewsAsync(IReadOnlyList<ConversationRow> rows, CancellationToken ct,
+        char cursorPhase = ConversationView.AllRows, IReadOnlyDictionary<string, Group>? groups = null)
+    {
         var peers = await users.GetManyAsync(rows.Select(r => r.FriendUid).OfType<string>(), ct);
-        var views = await Task.WhenAll(rows.Select(r => r.Type == ConversationTypes.Group
-            ? GroupViewAsync(r, groups, ct)
-            : Task.FromResult(ConversationView.From(r, r.FriendUid is { } f && peers.TryGetValue(f, out var u) ? u.ToPublicProfile() : null))));
-        return Result<IReadOnlyList<ConversationView>>.Ok(views);
+        groups ??= await GroupsOfAsync(rows, ct);
+        return await Task.WhenAll(rows.Select(r => r.Type == ConversationTypes.Group
+            ? GroupViewAsync(r, groups, cursorPhase, ct)
+            : Task.FromResult(ConversationView.From(r, r.FriendUid is { } f && peers.TryGetValue(f, out var u) ? u.ToPublicProfile() : null, cursorPhase))));
     }
 
     public async Task<Result<IReadOnlyList<Message>>> GetHistoryAsync(User me, string conversationId, SeqWindow window,
@@ -226,7 +243,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             {
                 if (row is null) return null;
                 var upTo = Math.Min(readSeq ?? row.LastSeq, row.LastSeq);
-                return moved = upTo > row.ReadSeq ? row with { ReadSeq = upTo } : null;
+                return moved = upTo > row.ReadSeq || row.MarkedUnread ? row with { ReadSeq = Math.Max(upTo, row.ReadSeq), MarkedUnread = false } : null;
             }, ct);
             if (updated is null) continue;
             cursors.Add(new ReadCursor(updated.Id, updated.ReadSeq, updated.UnreadCount));
@@ -260,10 +277,21 @@ public sealed record ConversationView(
     long LastMsgCreateTime, long UpdateTime, long CreateTime, long LastSeq, long ReadSeq, Message? LastMsg,
     PublicProfile? UserInfo, object? GroupInfo)
 {
+    public const char AllRows = 'a', PinnedRows = 'p', UnpinnedRows = 'u';
+
     /// <summary>Group rows: the user left or was expelled; the row is read-only.</summary>
     public bool Leave { get; init; }
+    public bool Pinned { get; init; }
+    public bool Mute { get; init; }
+    public bool Hidden { get; init; }
+    public bool IsStar { get; init; }
+    /// <summary>Keyset paging: pass the last row's cursor to getConversationList for the rows after it.</summary>
+    public string Cursor { get; init; } = "";
 
-    public static ConversationView From(ConversationRow row, PublicProfile? peer) => new(
+    public static ConversationView From(ConversationRow row, PublicProfile? peer, char cursorPhase = AllRows) => new(
         row.Id, row.Type, row.UserId, row.FriendUid, row.GroupId, row.UnreadCount, row.LastMsgNote, row.LastMsgCreateTime,
-        row.UpdateTime, row.CreateTime, row.LastSeq, row.ReadSeq, row.LastMsg, peer, null);
+        row.UpdateTime, row.CreateTime, row.LastSeq, row.ReadSeq, row.LastMsg, peer, null)
+    {
+        Pinned = row.Pinned, Mute = row.Mute, Hidden = row.Hidden, IsStar = row.IsStar, Cursor = cursorPhase + row.ListKey,
+    };
 }

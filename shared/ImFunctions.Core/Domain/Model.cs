@@ -77,8 +77,25 @@ public sealed record ConversationRow
     /// <summary>Group rows: the user quit or was expelled; the row stays, read-only (uni-im's leave).</summary>
     public bool Leave { get; init; }
 
+    // The owner's own settings (setConversation, markConversationUnread): never the activity time, never the peer's.
+    public bool Pinned { get; init; }
+    public bool Mute { get; init; }
+    /// <summary>Out of the list and the unread total until the conversation's next message.</summary>
+    public bool Hidden { get; init; }
+    public bool IsStar { get; init; }
+    /// <summary>markConversationUnread: counts as unread (at least 1) until the owner next reads it.</summary>
+    public bool MarkedUnread { get; init; }
+    /// <summary>
+    /// The peer (friend_uid) blocked this row's owner: their sends here are refused. Kept on the row the blocked user
+    /// reads anyway to send, so the check costs no read; never on the wire.
+    /// </summary>
+    public bool PeerBlocked { get; init; }
+
     /// <summary>Derived from two monotonic cursors, so concurrent sends and reads cannot make it drift.</summary>
-    public long UnreadCount => Math.Max(0, LastSeq - ReadSeq);
+    public long UnreadCount => Math.Max(MarkedUnread ? 1 : 0, LastSeq - ReadSeq);
+
+    /// <summary>The list's order (update_time, then id, both descending) as one string, for stores that order by one field.</summary>
+    public string ListKey => $"{UpdateTime:D15}|{Id}";
 
     /// <summary>The store's concurrency token (SQLite row version, Cosmos _etag); never on the wire.</summary>
     [JsonIgnore] public string? ETag { get; init; }

@@ -21,14 +21,20 @@ public sealed class UniImOptions
         var options = new UniImOptions
         {
             JwtSecret = section["JwtSecret"],
-            AdminUids = ParseAdminUids(section.GetSection("AdminUid")),
+            // uni-im ≥ 1.4 calls the customer-service list customer_service_uids; both names are read and merged.
+            AdminUids = ParseAdminUids(section.GetSection("AdminUid"))
+                .Union(ParseAdminUids(section.GetSection("CustomerServiceUids")))
+                .Union(ParseAdminUids(section.GetSection("customer_service_uids"))).ToArray(),
             MaxBodyBytes = section.GetValue("MaxBodyBytes", 8 * 1024),
         };
         var grade = section["ConversationGrade"];
         if (!string.IsNullOrWhiteSpace(grade))
         {
-            if (!int.TryParse(grade, out var g) || g is not (0 or 100 or 200))
-                throw new InvalidOperationException($"UniIm:ConversationGrade must be 0, 100 or 200 (got '{grade}').");
+            if (!int.TryParse(grade, out var g) || g is not (0 or 100 or 200 or 300))
+                throw new InvalidOperationException(
+                    $"UniIm:ConversationGrade must be 0 (anyone), 100 (customer service, friends, group members), " +
+                    $"200 (friends, group members) or 300 (friends, staff, group member and admin); got '{grade}'. " +
+                    "uni-im answers every message with \"未知的对话等级\" for such a value; ImFunctions refuses to start instead.");
             options.ConversationGrade = g;
         }
         if (options.MaxBodyBytes is < 1 or > 60 * 1024)

@@ -31,6 +31,12 @@ public static class PushEvents
     /// <summary>A group event for particular users (join requests and their outcome): <c>{"event":"group","data":{action,...}}</c>.</summary>
     public static ReadOnlyMemory<byte> Group(string action, object data) => Serialize("group", new GroupEvent(action, data));
 
+    /// <summary>A change in the user's friends, invites or blocks (<c>data.action</c> says which).</summary>
+    public static ReadOnlyMemory<byte> Friend<T>(T data) => Serialize("friend", data);
+
+    /// <summary>A change of the user's own conversation row that is not a message (settings, marked unread).</summary>
+    public static ReadOnlyMemory<byte> Conversation<T>(T data) => Serialize("conversation", data);
+
     static byte[] Serialize<T>(string eventName, T data) =>
         JsonSerializer.SerializeToUtf8Bytes(new PushEvent<T>("im", eventName, data), ImJson.Options);
 

@@ -35,8 +35,8 @@ public sealed class GroupStoreContractTests(string storeName)
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
         var gateway = new RecordingPushGateway();
         var pushes = new PushDispatcher(gateway, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        var messenger = new Messenger(store, users, new TalkPolicy(options), pushes, options, TimeProvider.System);
         directory = new GroupDirectory(groups, store, TimeProvider.System);
+        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System);
         chat = new GroupChat(groups, directory, messenger, pushes, options, TimeProvider.System);
         manager = new GroupManager(groups, directory, chat, users, gateway, pushes, new EventsOff(), new GroupOptions { MaxGroupMembers = 2000 },
             TimeProvider.System, NullLogger<GroupManager>.Instance);

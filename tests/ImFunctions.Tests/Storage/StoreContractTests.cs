@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Friends;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 using ImFunctions.Tests.Support;
@@ -33,7 +34,7 @@ public sealed class StoreContractTests(string storeName)
         options ??= new UniImOptions();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
         var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        return new Messenger(store, users, new TalkPolicy(options), pushes, options, TimeProvider.System);
+        return new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options, TimeProvider.System);
     }
 
     async Task<User> NewUserAsync(params string[] role)

@@ -41,6 +41,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations (user_id, update_time DESC);
             """, ct);
         await InitializeGroupsAsync(connection, ct);
+        await ExecuteAsync(connection, FriendsSchema, ct);
     }
 
     /// <summary>
