@@ -4,7 +4,9 @@ using FluentValidation;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Integrations;
+using ImFunctions.Core.Messages;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.WebPubSub;
 using ImFunctions.Core.Storage;
@@ -33,6 +35,11 @@ public static class ImFunctionsServices
         services.AddSingleton<UserDirectory>();
         services.AddSingleton<TalkPolicy>();
         services.AddSingleton<Messenger>();
+        services.AddSingleton<IGroupMembership, NoGroupsYet>();   // the groups feature replaces it at merge
+        services.AddSingleton<MessageLifecycle>();
+        services.AddSingleton<MessageSearch>();
+        services.AddSingleton<IMessageLifecycleStore>(sp => (IMessageLifecycleStore)sp.GetRequiredService<IImStore>());
+        services.AddSingleton<IMessageSearchStore>(sp => (IMessageSearchStore)sp.GetRequiredService<IImStore>());
         services.AddSingleton<TokenService>();
         services.AddSingleton<IImEvents, EventsOff>();
         services.AddSingleton(config.GetSection("Push:Dispatch").Get<PushDispatchOptions>() ?? new PushDispatchOptions());

@@ -15,6 +15,7 @@ public static class MessagesApi
 
     static async Task<IResult> SendMsg(SendMsgRequest req, ImCall call)
     {
+        if (req.Type == "revoke_msg") return await MessageLifecycleApi.RevokeThroughSendMsg(req, call);
         var sent = await call.Get<Messenger>().SendAsync(call.Me, req.ToSendMessage(), call.Ct);
         return sent.Match(UniIm.Ok, UniIm.Error);
     }
@@ -32,10 +33,10 @@ public static class MessagesApi
 
 public sealed record SendMsgRequest(
     string? ToUid, string? GroupId, [property: JsonPropertyName("appId")] string? AppId, string? Type, JsonElement Body,
-    string? ClientMsgId, string? AboutMsgId, long? ClientCreateTime)
+    string? ClientMsgId, string? AboutMsgId, long? ClientCreateTime, string[]? CallUid = null)
 {
     public SendMessage ToSendMessage() =>
-        new(ToUid, GroupId, AppId!, Type!, Body, ClientMsgId, AboutMsgId, ClientCreateTime);
+        new(ToUid, GroupId, AppId!, Type!, Body, ClientMsgId, AboutMsgId, ClientCreateTime, CallUid);
 }
 
 public sealed class SendMsgRequestValidator : AbstractValidator<SendMsgRequest>
@@ -51,6 +52,9 @@ public sealed class SendMsgRequestValidator : AbstractValidator<SendMsgRequest>
         RuleFor(r => r.ClientMsgId).NotEmpty().MaximumLength(64).When(r => r.ClientMsgId is not null);
         RuleFor(r => r.AboutMsgId).MaximumLength(64);
         RuleFor(r => r.ClientCreateTime).GreaterThanOrEqualTo(0);
+        RuleFor(r => r.CallUid).Must(uids => uids!.Length <= 100).WithMessage("call_uid must hold at most 100 uids")
+            .When(r => r.CallUid is not null);
+        RuleForEach(r => r.CallUid).NotEmpty().MaximumLength(64);
     }
 }
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using ImFunctions.Core.Groups;
+using ImFunctions.Core.Messages;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 
@@ -6,7 +8,7 @@ namespace ImFunctions.Core.Domain;
 
 public sealed record SendMessage(
     string? ToUid, string? GroupId, string AppId, string Type, JsonElement Body,
-    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null);
+    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null, string[]? CallUid = null);
 
 public sealed record SentMessage([property: System.Text.Json.Serialization.JsonPropertyName("_id")] string Id, string ConversationId, long Seq, long CreateTime);
 
@@ -17,16 +19,17 @@ public sealed record ReadCursor(string ConversationId, long ReadSeq, long Unread
 /// unread counting and what is pushed. Both stores run exactly this code.
 /// </summary>
 public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy policy, PushDispatcher pushes,
-    UniImOptions options, TimeProvider clock)
+    UniImOptions options, TimeProvider clock, IGroupMembership? groups = null)
 {
     const int MaxAppendAttempts = 500;
     readonly ConversationTurns seqTurns = new();
+    readonly MessageComposer composer = new(store, users, groups ?? new NoGroupsYet(), options);
 
     public async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, CancellationToken ct)
     {
         if (request.GroupId is not null)
             return ImError.NotFound($"group_id: group '{request.GroupId}' does not exist");
-        if (MessageBodies.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid)
+        if (MessageBodyRules.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid)
             return invalid;
         var toUid = request.ToUid!;
         if (toUid == me.Id) return ImError.InvalidParam("to_uid", "cannot be the sender");
@@ -40,6 +43,9 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
             if (await users.GetAsync(toUid, ct) is null) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
             if (policy.CheckNewConversation(me, toUid) is { } denied) return denied;
         }
+        var composing = await composer.ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
+        if (composing.Error is not null) return composing.Error;
+        var composed = composing.Match(c => c, _ => null!);
 
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var draft = new Message
@@ -52,7 +58,8 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
             ToUid = toUid,
             Appid = request.AppId,
             Type = request.Type,
-            Body = request.Body.Clone(),
+            Body = composed.Body.Clone(),
+            CallUid = composed.CallUid,
             AboutMsgId = request.AboutMsgId,
             CreateTime = now,
             ClientCreateTime = request.ClientCreateTime,
@@ -107,7 +114,8 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
                 case AppendStatus.IdTaken:
                     var original = await store.GetMessageAsync(draft.ConversationId, draft.Id, ct);
                     if (original is null) break;
-                    return original.SameContentAs(draft)
+                    // A revoked original has no body left to compare: the retry gets it as it now is.
+                    return original.IsRevoke || original.SameContentAs(draft)
                         ? (original, null, true)
                         : (null, ImError.Conflict($"client_msg_id '{draft.ClientMsgId}' was already used for a different message"), false);
             }
@@ -153,6 +161,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
                 LastMsgNote = MessageNotes.Preview(message, 30),
                 LastMsgCreateTime = message.CreateTime,
                 UpdateTime = Math.Max(row.UpdateTime, message.CreateTime),
+                RemindMsgIds = Mentions.Remember(row.RemindMsgIds, message, row.UserId),
             }
             : row with { ReadSeq = readSeq };
     }
@@ -247,9 +256,12 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
 public sealed record ConversationView(
     string Id, int Type, string UserId, string? FriendUid, string? GroupId, long UnreadCount, string LastMsgNote,
     long LastMsgCreateTime, long UpdateTime, long CreateTime, long LastSeq, long ReadSeq, Message? LastMsg,
-    PublicProfile? UserInfo, object? GroupInfo)
+    PublicProfile? UserInfo, object? GroupInfo, string[]? RemindMsgIds = null)
 {
+    /// <summary>Whether a message mentioning the owner is still unseen (the has_remind_msg filter's field).</summary>
+    public bool HasRemind => RemindMsgIds is { Length: > 0 };
+
     public static ConversationView From(ConversationRow row, PublicProfile? peer) => new(
         row.Id, row.Type, row.UserId, row.FriendUid, row.GroupId, row.UnreadCount, row.LastMsgNote, row.LastMsgCreateTime,
-        row.UpdateTime, row.CreateTime, row.LastSeq, row.ReadSeq, row.LastMsg, peer, null);
+        row.UpdateTime, row.CreateTime, row.LastSeq, row.ReadSeq, row.LastMsg, peer, null, row.RemindMsgIds ?? []);
 }

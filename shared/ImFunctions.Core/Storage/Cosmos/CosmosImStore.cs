@@ -12,7 +12,7 @@ namespace ImFunctions.Core.Storage.Cosmos;
 /// key (/seq per conversation) makes the seq claim atomic; a conversation row is an ETag-guarded replace. Every
 /// list is one single-partition query with the partition filter in its text too.
 /// </summary>
-public sealed class CosmosImStore : IImStore, IDisposable
+public sealed partial class CosmosImStore : IImStore, IDisposable
 {
     public const string MeterName = "ImFunctions.Store";
     static readonly Meter Meter = new(MeterName);
