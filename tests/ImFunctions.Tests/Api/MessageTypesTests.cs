@@ -196,4 +196,17 @@ public sealed class MessageTypesTests
 
     /// <summary>The next <c>{"type":"im",...}</c> payload on the socket.</summary>
     internal static async Task<JsonElement> NextPushAsync(HubSocket socket) => (await socket.NextOfTypeAsync("message")).GetProperty("data");
+
+    /// <summary>
+    /// The next payload of one event, skipping others: pushes leave off the request path, so a message sent just before
+    /// the socket opened may still arrive on it first.
+    /// </summary>
+    internal static async Task<JsonElement> NextEventAsync(HubSocket socket, string eventName)
+    {
+        while (true)
+        {
+            var push = await NextPushAsync(socket);
+            if (push.GetProperty("event").GetString() == eventName) return push;
+        }
+    }
 }

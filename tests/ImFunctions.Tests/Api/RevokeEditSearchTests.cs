@@ -42,7 +42,7 @@ public sealed class RevokeEditSearchTests
         await using var socket = await OpenAsync(bob);
 
         var revoked = (await alice.PostAsync("revokeMsg", new { msg_id = Id(secret), conversation_id = Conversation(secret) })).AssertOk().Data;
-        var pushed = await NextPushAsync(socket);
+        var pushed = await NextEventAsync(socket, "revoke");
         var twice = await alice.PostAsync("revokeMsg", new { msg_id = Id(secret), conversation_id = Conversation(secret) });
 
         Assert.That(pushed.GetProperty("event").GetString(), Is.EqualTo("revoke"));
@@ -108,7 +108,7 @@ public sealed class RevokeEditSearchTests
         await using var socket = await OpenAsync(bob);
 
         (await alice.PostAsync("editMsg", new { msg_id = Id(sent), conversation_id = Conversation(sent), body = "hello" })).AssertOk();
-        var pushed = await NextPushAsync(socket);
+        var pushed = await NextEventAsync(socket, "edit");
 
         Assert.That(pushed.GetProperty("event").GetString(), Is.EqualTo("edit"));
         Assert.That(pushed.GetProperty("data").GetProperty("body").GetString(), Is.EqualTo("hello"));

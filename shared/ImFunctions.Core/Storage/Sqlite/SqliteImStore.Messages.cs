@@ -8,17 +8,33 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// <summary>
 /// Revoke, edit and search on SQLite. Search text lives in an FTS5 table with the trigram tokenizer (substrings of any
 /// script, no word boundaries needed), kept in step with <c>messages</c> by triggers: the index changes in the same
-/// statement as the message, so a revoked body can never stay findable and a crash cannot leave the two apart.
+/// statement as the message, so a revoked body can never stay findable and a crash cannot leave the two apart. The
+/// triggers are plain SQL (no application function), so any writer of the file, a seeder or an older build, keeps
+/// the index right; <see cref="SearchText"/> mirrors <see cref="MessageSearchText.Of"/>, and the contract tests hold both.
 /// </summary>
 public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSearchStore
 {
     /// <summary>Keywords shorter than a trigram cannot use the index: they are matched by a scan of the caller's conversations.</summary>
     const int TrigramLength = 3;
 
+    /// <summary>
+    /// A message document's searchable text, in SQL. lower() folds ASCII only; the trigram tokenizer folds the rest of
+    /// the index for MATCH, and short keywords compare against this text as it is.
+    /// </summary>
+    static string SearchText(string doc) => $"""
+        lower(CASE
+            WHEN json_extract({doc}, '$.is_revoke') THEN ''
+            WHEN json_extract({doc}, '$.type') IN ('text', 'code') AND json_type({doc}, '$.body') = 'text' THEN json_extract({doc}, '$.body')
+            WHEN json_extract({doc}, '$.type') = 'rich-text' THEN
+                coalesce((SELECT group_concat(value, '') FROM json_tree({doc}, '$.body') WHERE key = 'text' AND type = 'text'), '')
+            WHEN json_extract({doc}, '$.type') IN ('image', 'video', 'file', 'location', 'userinfo-card') AND json_type({doc}, '$.body') = 'object'
+                THEN trim(coalesce(json_extract({doc}, '$.body.name'), '') || ' ' || coalesce(json_extract({doc}, '$.body.address'), ''))
+            ELSE '' END)
+        """;
+
     async Task InitializeSearchAsync(SqliteConnection connection, CancellationToken ct)
     {
-        RegisterSearchText(connection);
-        await ExecuteAsync(connection, """
+        await ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS message_search (
                 rid INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, create_time INTEGER NOT NULL,
                 UNIQUE (conversation_id, seq));
@@ -26,10 +42,10 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
             CREATE TRIGGER IF NOT EXISTS messages_search_insert AFTER INSERT ON messages BEGIN
                 INSERT INTO message_search (conversation_id, seq, create_time)
                     VALUES (NEW.conversation_id, NEW.seq, json_extract(NEW.doc, '$.create_time'));
-                INSERT INTO message_fts (rowid, text) VALUES (last_insert_rowid(), im_search_text(NEW.doc));
+                INSERT INTO message_fts (rowid, text) VALUES (last_insert_rowid(), {SearchText("NEW.doc")});
             END;
             CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF doc ON messages BEGIN
-                UPDATE message_fts SET text = im_search_text(NEW.doc)
+                UPDATE message_fts SET text = {SearchText("NEW.doc")}
                     WHERE rowid = (SELECT rid FROM message_search WHERE conversation_id = NEW.conversation_id AND seq = NEW.seq);
             END;
             -- Messages stored before search existed: indexed once, here.
@@ -37,15 +53,11 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
                 SELECT m.conversation_id, m.seq, json_extract(m.doc, '$.create_time') FROM messages m
                 WHERE NOT EXISTS (SELECT 1 FROM message_search s WHERE s.conversation_id = m.conversation_id AND s.seq = m.seq);
             INSERT INTO message_fts (rowid, text)
-                SELECT s.rid, im_search_text(m.doc) FROM message_search s
+                SELECT s.rid, {SearchText("m.doc")} FROM message_search s
                 JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq
                 WHERE NOT EXISTS (SELECT 1 FROM message_fts f WHERE f.rowid = s.rid);
             """, ct);
     }
-
-    /// <summary>The triggers call back into .NET for a message's text, so both stores index exactly the same words.</summary>
-    static void RegisterSearchText(SqliteConnection connection) =>
-        connection.CreateFunction("im_search_text", (string doc) => MessageSearchText.Of(Deserialize<Message>(doc)), isDeterministic: true);
 
     public Task<Message?> UpdateMessageAsync(string conversationId, string messageId, Func<Message?, Message?> apply,
         CancellationToken ct) =>
@@ -84,7 +96,7 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
             return $"(s.conversation_id = $c{i} AND s.seq BETWEEN $min{i} AND $max{i})";
         }));
         string sql;
-        if (keyword.Length >= TrigramLength)
+        if (keyword.EnumerateRunes().Count() >= TrigramLength)   // trigrams are of characters, not UTF-16 units
         {
             // A quoted FTS5 string is a literal phrase: the keyword is never parsed as query syntax.
             parameters.Add(("$q", "\"" + keyword.Replace("\"", "\"\"") + "\""));

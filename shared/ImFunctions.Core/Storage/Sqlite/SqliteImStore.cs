@@ -276,7 +276,6 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         var connection = await OpenAsync(ct);
         // WAL makes NORMAL durable against application crashes; only an OS crash can lose the last commits.
         await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL;", ct);
-        RegisterSearchText(connection);
         return connection;
     }
 
