@@ -112,7 +112,7 @@ public static class StoreScenario
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
         var pushes = new PushDispatcher(new DiscardingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
         await pushes.StartAsync(CancellationToken.None);
-        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new NoGroups()), pushes, options, TimeProvider.System);
+        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new NoGroups()), pushes, options, TimeProvider.System, new NoGroups());
 
         // One pair per worker: the store's cost per send, without seq contention between workers.
         var pairs = new (User From, User To)[concurrency];

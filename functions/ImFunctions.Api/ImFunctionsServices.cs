@@ -8,6 +8,7 @@ using ImFunctions.Core.Domain;
 using ImFunctions.Core.Friends;
 using ImFunctions.Core.Groups;
 using ImFunctions.Core.Integrations;
+using ImFunctions.Core.Messages;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.WebPubSub;
 using ImFunctions.Core.Storage;
@@ -39,6 +40,10 @@ public static class ImFunctionsServices
         services.AddSingleton<FriendBook>();
         services.AddSingleton<Blocks>();
         services.AddSingleton<ConversationSettings>();
+        services.AddSingleton<MessageLifecycle>();
+        services.AddSingleton<MessageSearch>();
+        services.AddSingleton<IMessageLifecycleStore>(sp => (IMessageLifecycleStore)sp.GetRequiredService<IImStore>());
+        services.AddSingleton<IMessageSearchStore>(sp => (IMessageSearchStore)sp.GetRequiredService<IImStore>());
         services.AddSingleton<TokenService>();
         services.AddSingleton<IImEvents, EventsOff>();
         services.AddSingleton(config.GetSection("Push:Dispatch").Get<PushDispatchOptions>() ?? new PushDispatchOptions());

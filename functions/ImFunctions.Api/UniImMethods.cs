@@ -15,6 +15,7 @@ public static class UniImMethods
     public static ImMethodTable Create() => new ImMethodTable()
         .AddAuth()
         .AddMessages()
+        .AddMessageLifecycle()
         .AddConversations()
         .AddUsers()
         .AddPush()

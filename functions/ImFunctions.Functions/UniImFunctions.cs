@@ -134,6 +134,21 @@ public sealed class UniImFunctions(ImPipeline pipeline)
     [Function("unblockUser")]
     public Task<IActionResult> UnblockUser([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "unblockUser")] HttpRequest req) => Run(req, "unblockUser");
 
+    [Function("searchConversations")]
+    public Task<IActionResult> SearchConversations([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "searchConversations")] HttpRequest req) => Run(req, "searchConversations");
+
+    [Function("revokeMsg")]
+    public Task<IActionResult> RevokeMsg([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "revokeMsg")] HttpRequest req) => Run(req, "revokeMsg");
+
+    [Function("removeRemindMsgId")]
+    public Task<IActionResult> RemoveRemindMsgId([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "removeRemindMsgId")] HttpRequest req) => Run(req, "removeRemindMsgId");
+
+    [Function("editMsg")]
+    public Task<IActionResult> EditMsg([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "editMsg")] HttpRequest req) => Run(req, "editMsg");
+
+    [Function("searchMessages")]
+    public Task<IActionResult> SearchMessages([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "searchMessages")] HttpRequest req) => Run(req, "searchMessages");
+
     [Function("health")]
     public async Task<IActionResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req)
     {

@@ -16,6 +16,7 @@ public static class MessagesApi
 
     static async Task<IResult> SendMsg(SendMsgRequest req, ImCall call)
     {
+        if (req.Type == "revoke_msg") return await MessageLifecycleApi.RevokeThroughSendMsg(req, call);
         var sent = req.GroupId is null
             ? await call.Get<Messenger>().SendAsync(call.Me, req.ToSendMessage(), call.Ct)
             : await call.Get<GroupChat>().SendAsync(call.Me, req.ToSendMessage(), call.Ct);
@@ -35,10 +36,10 @@ public static class MessagesApi
 
 public sealed record SendMsgRequest(
     string? ToUid, string? GroupId, [property: JsonPropertyName("appId")] string? AppId, string? Type, JsonElement Body,
-    string? ClientMsgId, string? AboutMsgId, long? ClientCreateTime, ChatSource? ChatSource = null)
+    string? ClientMsgId, string? AboutMsgId, long? ClientCreateTime, ChatSource? ChatSource = null, string[]? CallUid = null)
 {
     public SendMessage ToSendMessage() =>
-        new(ToUid, GroupId, AppId!, Type!, Body, ClientMsgId, AboutMsgId, ClientCreateTime, ChatSource?.GroupId);
+        new(ToUid, GroupId, AppId!, Type!, Body, ClientMsgId, AboutMsgId, ClientCreateTime, ChatSource?.GroupId, CallUid);
 }
 
 /// <summary>Where a 1:1 chat was opened from (grade 300: a group's member list); the server checks it.</summary>
@@ -59,6 +60,9 @@ public sealed class SendMsgRequestValidator : AbstractValidator<SendMsgRequest>
         RuleFor(r => r.ClientCreateTime).GreaterThanOrEqualTo(0);
         RuleFor(r => r.ChatSource!.GroupId).NotEmpty().MaximumLength(64).When(r => r.ChatSource is not null)
             .OverridePropertyName("chat_source.group_id");
+        RuleFor(r => r.CallUid).Must(uids => uids!.Length <= 100).WithMessage("call_uid must hold at most 100 uids")
+            .When(r => r.CallUid is not null);
+        RuleForEach(r => r.CallUid).NotEmpty().MaximumLength(64);
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ImFunctions.Core.Groups;
+using ImFunctions.Core.Messages;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 
@@ -7,7 +8,8 @@ namespace ImFunctions.Core.Domain;
 
 public sealed record SendMessage(
     string? ToUid, string? GroupId, string AppId, string Type, JsonElement Body,
-    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null, string? ChatSourceGroupId = null);
+    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null, string? ChatSourceGroupId = null,
+    string[]? CallUid = null);
 
 public sealed record SentMessage([property: System.Text.Json.Serialization.JsonPropertyName("_id")] string Id, string ConversationId, long Seq, long CreateTime);
 
@@ -18,16 +20,17 @@ public sealed record ReadCursor(string ConversationId, long ReadSeq, long Unread
 /// unread counting and what is pushed. Both stores run exactly this code.
 /// </summary>
 public sealed partial class Messenger(IImStore store, UserDirectory users, TalkPolicy policy, PushDispatcher pushes,
-    UniImOptions options, TimeProvider clock)
+    UniImOptions options, TimeProvider clock, IGroupMembership groups)
 {
     const int MaxAppendAttempts = 500;
     readonly ConversationTurns seqTurns = new();
+    readonly MessageComposer composer = new(store, users, groups, options);
 
     public async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, CancellationToken ct)
     {
         if (request.GroupId is not null)
             return ImError.NotFound($"group_id: group '{request.GroupId}' does not exist");
-        if (MessageBodies.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid)
+        if (MessageBodyRules.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid)
             return invalid;
         var toUid = request.ToUid!;
         if (toUid == me.Id) return ImError.InvalidParam("to_uid", "cannot be the sender");
@@ -47,6 +50,9 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         {
             return TalkPolicy.BlockedByReceiver;
         }
+        var composing = await composer.ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
+        if (composing.Error is not null) return composing.Error;
+        var composed = composing.Match(c => c, _ => null!);
 
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var draft = new Message
@@ -59,7 +65,8 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             ToUid = toUid,
             Appid = request.AppId,
             Type = request.Type,
-            Body = request.Body.Clone(),
+            Body = composed.Body.Clone(),
+            CallUid = composed.CallUid,
             AboutMsgId = request.AboutMsgId,
             CreateTime = now,
             ClientCreateTime = request.ClientCreateTime,
@@ -115,7 +122,8 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                 case AppendStatus.IdTaken:
                     var original = await store.GetMessageAsync(draft.ConversationId, draft.Id, ct);
                     if (original is null) break;
-                    return original.SameContentAs(draft)
+                    // A revoked original has no body left to compare: the retry gets it as it now is.
+                    return original.IsRevoke || original.SameContentAs(draft)
                         ? (original, null, true)
                         : (null, ImError.Conflict($"client_msg_id '{draft.ClientMsgId}' was already used for a different message"), false);
             }
@@ -162,6 +170,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                 LastMsgCreateTime = message.CreateTime,
                 UpdateTime = Math.Max(row.UpdateTime, message.CreateTime),
                 Hidden = false,   // a hidden conversation comes back with its next message
+                RemindMsgIds = Mentions.Remember(row.RemindMsgIds, message, row.UserId),
             }
             : row with { ReadSeq = readSeq };
     }
@@ -275,8 +284,11 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
 public sealed record ConversationView(
     string Id, int Type, string UserId, string? FriendUid, string? GroupId, long UnreadCount, string LastMsgNote,
     long LastMsgCreateTime, long UpdateTime, long CreateTime, long LastSeq, long ReadSeq, Message? LastMsg,
-    PublicProfile? UserInfo, object? GroupInfo)
+    PublicProfile? UserInfo, object? GroupInfo, string[]? RemindMsgIds = null)
 {
+    /// <summary>Whether a message mentioning the owner is still unseen (the has_remind_msg filter's field).</summary>
+    public bool HasRemind => RemindMsgIds is { Length: > 0 };
+
     public const char AllRows = 'a', PinnedRows = 'p', UnpinnedRows = 'u';
 
     /// <summary>Group rows: the user left or was expelled; the row is read-only.</summary>
@@ -290,7 +302,7 @@ public sealed record ConversationView(
 
     public static ConversationView From(ConversationRow row, PublicProfile? peer, char cursorPhase = AllRows) => new(
         row.Id, row.Type, row.UserId, row.FriendUid, row.GroupId, row.UnreadCount, row.LastMsgNote, row.LastMsgCreateTime,
-        row.UpdateTime, row.CreateTime, row.LastSeq, row.ReadSeq, row.LastMsg, peer, null)
+        row.UpdateTime, row.CreateTime, row.LastSeq, row.ReadSeq, row.LastMsg, peer, null, row.RemindMsgIds ?? [])
     {
         Pinned = row.Pinned, Mute = row.Mute, Hidden = row.Hidden, IsStar = row.IsStar, Cursor = cursorPhase + row.ListKey,
     };

@@ -50,6 +50,10 @@ public sealed record Message
     public long UpdateTime { get; init; }
     public string? Nickname { get; init; }
     public AvatarFile? AvatarFile { get; init; }
+    /// <summary>When the sender last edited the body (editMsg); absent when never edited.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? EditTime { get; init; }
+    /// <summary>Who the message mentions (rich-text mention nodes, call_uid[], the quoted author); absent when nobody.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? CallUid { get; init; }
 
     /// <summary>Whether a retry carries the same message as the one stored under its client_msg_id.</summary>
     public bool SameContentAs(Message other) =>
@@ -90,6 +94,8 @@ public sealed record ConversationRow
     /// reads anyway to send, so the check costs no read; never on the wire.
     /// </summary>
     public bool PeerBlocked { get; init; }
+    /// <summary>Messages that mention this row's owner and are not yet seen (newest last, bounded); absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? RemindMsgIds { get; init; }
 
     /// <summary>Derived from two monotonic cursors, so concurrent sends and reads cannot make it drift.</summary>
     public long UnreadCount => Math.Max(MarkedUnread ? 1 : 0, LastSeq - ReadSeq);

@@ -13,6 +13,12 @@ public sealed class UniImOptions
     public int? ConversationGrade { get; set; }
     /// <summary>Largest message body, in UTF-8 bytes of its JSON.</summary>
     public int MaxBodyBytes { get; set; } = 8 * 1024;
+    /// <summary>How long a sender may revoke their own message (uni-im: 2 minutes).</summary>
+    public TimeSpan RevokeWindow { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>How long a sender may edit a text, rich-text or code message.</summary>
+    public TimeSpan EditWindow { get; set; } = TimeSpan.FromHours(24);
+    /// <summary>Whether plain group members may mention <c>__ALL</c> (uni-im lets anyone; off by default: owner and admins only).</summary>
+    public bool MentionAllByMembers { get; set; }
 
     public const string DemoJwtSecret = "jwtSecretDemo";
 
@@ -26,6 +32,9 @@ public sealed class UniImOptions
                 .Union(ParseAdminUids(section.GetSection("CustomerServiceUids")))
                 .Union(ParseAdminUids(section.GetSection("customer_service_uids"))).ToArray(),
             MaxBodyBytes = section.GetValue("MaxBodyBytes", 8 * 1024),
+            RevokeWindow = section.GetValue("RevokeWindow", TimeSpan.FromMinutes(2)),
+            EditWindow = section.GetValue("EditWindow", TimeSpan.FromHours(24)),
+            MentionAllByMembers = section.GetValue("MentionAllByMembers", false),
         };
         var grade = section["ConversationGrade"];
         if (!string.IsNullOrWhiteSpace(grade))

@@ -17,12 +17,27 @@ public static class PushEvents
     /// <param name="isInline">false when the message was too large and the payload is a hint.</param>
     public static ReadOnlyMemory<byte> Msg(Message message, out bool isInline)
     {
-        var inline = Serialize("msg", message);
+        return MessageOrHint("msg", message, out isInline);
+    }
+
+    /// <summary>A message whose body the sender changed (editMsg): the message as now stored, or a hint when large.</summary>
+    public static ReadOnlyMemory<byte> Edit(Message message) => MessageOrHint("edit", message, out _);
+
+    /// <summary>A message was revoked: where it was, never what it said.</summary>
+    public static ReadOnlyMemory<byte> Revoke(Message revoked, string revokedBy) =>
+        Serialize("revoke", new RevokeEvent(revoked.Id, revoked.ConversationId, revoked.Seq, revoked.FromUid, revokedBy, revoked.UpdateTime));
+
+    // A mention is flagged on the envelope so a client (and the mute rule) can tell it apart without reading the body:
+    // it must reach the mentioned even in a muted conversation.
+    static byte[] MessageOrHint(string eventName, Message message, out bool isInline)
+    {
+        var isMention = message.CallUid is { Length: > 0 } ? true : (bool?)null;
+        var inline = JsonSerializer.SerializeToUtf8Bytes(new PushEvent<Message>("im", eventName, message, isMention), ImJson.Options);
         isInline = inline.Length <= MaxInlineMessageBytes;
         if (isInline) return inline;
         var hint = new MessageHint(message.Id, message.ConversationId, message.Seq, message.FromUid, message.Type,
             MessageNotes.Preview(message, PreviewChars), message.CreateTime);
-        return Serialize("msg", hint);
+        return JsonSerializer.SerializeToUtf8Bytes(new PushEvent<MessageHint>("im", eventName, hint, isMention), ImJson.Options);
     }
 
     public static ReadOnlyMemory<byte> Read(string conversationId, string userId, long readSeq) =>
@@ -40,7 +55,8 @@ public static class PushEvents
     static byte[] Serialize<T>(string eventName, T data) =>
         JsonSerializer.SerializeToUtf8Bytes(new PushEvent<T>("im", eventName, data), ImJson.Options);
 
-    sealed record PushEvent<T>(string Type, string Event, T Data);
+    sealed record PushEvent<T>(string Type, string Event, T Data,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? IsMention = null);
 
     /// <summary>A too-large message, announced: the client calls getMsgList with after_seq = seq - 1.</summary>
     sealed record MessageHint(
@@ -53,20 +69,36 @@ public static class PushEvents
     sealed record ReadEvent(string ConversationId, string UserId, long ReadSeq);
 
     sealed record GroupEvent(string Action, object Data);
+
+    sealed record RevokeEvent([property: JsonPropertyName("_id")] string Id, string ConversationId, long Seq, string FromUid,
+        string RevokedBy, long UpdateTime)
+    {
+        public bool IsRevoke => true;
+    }
 }
 
-/// <summary>The short texts uni-im shows in conversation lists and notifications.</summary>
+/// <summary>The short texts uni-im shows in conversation lists and notifications (its labels, per type).</summary>
 public static class MessageNotes
 {
+    /// <summary>What a revoked message reads as everywhere (uni-im's getConversationList wording).</summary>
+    public const string Revoked = "消息已经被撤回";
+
     static readonly Dictionary<string, string> Labels = new()
     {
-        ["image"] = "[图片]", ["sound"] = "[语音]", ["video"] = "[视频]", ["file"] = "[文件]", ["location"] = "[位置]",
+        ["image"] = "[图片]", ["sound"] = "语音", ["video"] = "[视频]", ["file"] = "[文件]", ["location"] = "[位置]",
+        ["code"] = "[代码]", ["rich-text"] = "[图文消息]", ["history"] = "[history]",
     };
 
-    public static string Preview(Message message, int maxChars) =>
-        message.Type == "text" && message.Body.ValueKind == JsonValueKind.String
-            ? Truncate(message.Body.GetString()!, maxChars)
-            : Labels.GetValueOrDefault(message.Type, $"[{message.Type}]");
+    public static string Preview(Message message, int maxChars)
+    {
+        if (message.IsRevoke) return Revoked;
+        if (message.Type == "text" && message.Body.ValueKind == JsonValueKind.String)
+            return Truncate(message.Body.GetString()!.ReplaceLineEndings(""), maxChars);
+        if (message.Type == "userinfo-card" && message.Body.ValueKind == JsonValueKind.Object
+            && message.Body.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String)
+            return Truncate(name.GetString() + " 的名片", maxChars);
+        return Labels.GetValueOrDefault(message.Type, $"[{message.Type}]");
+    }
 
     static string Truncate(string text, int maxChars)
     {

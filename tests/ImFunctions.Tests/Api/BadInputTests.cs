@@ -59,7 +59,7 @@ public sealed class BadInputTests(ImHost host)
         await Expect(new { to_uid = bob.Uid, appId = "a", type = "text" }, "body");
         await Expect(Send(body: new string('x', 1001)), "body");
         await Expect(Send(body: 42), "body");
-        await Expect(Send(type: "video", body: "https://x/y.mp4"), "type");
+        await Expect(Send(type: "system", body: "https://x/y.mp4"), "type");
         await Expect(Send(type: "image", body: "http://insecure.example/a.png"), "body");
         await Expect(new { to_uid = bob.Uid, appId = "a", type = "text", body = "x", client_msg_id = new string('c', 65) }, "client_msg_id");
         await Expect(Send(toUid: alice.Uid), "to_uid");

@@ -36,7 +36,8 @@ public sealed class GroupStoreContractTests(string storeName)
         var gateway = new RecordingPushGateway();
         var pushes = new PushDispatcher(gateway, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
         directory = new GroupDirectory(groups, store, TimeProvider.System);
-        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System);
+        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System,
+            directory);
         chat = new GroupChat(groups, directory, messenger, pushes, options, TimeProvider.System);
         manager = new GroupManager(groups, directory, chat, users, gateway, pushes, new EventsOff(), new GroupOptions { MaxGroupMembers = 2000 },
             TimeProvider.System, NullLogger<GroupManager>.Instance);

@@ -38,7 +38,8 @@ public sealed class FriendStoreContractTests(string storeName)
         var options = new UniImOptions();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
         var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        var messenger = new Messenger(store, users, new TalkPolicy(options, friends, new FakeGroups()), pushes, options, TimeProvider.System);
+        var messenger = new Messenger(store, users, new TalkPolicy(options, friends, new FakeGroups()), pushes, options, TimeProvider.System,
+            new FakeGroups());
         return new Services(users, messenger, new FriendBook(friends, users, pushes, new EventsOff(), TimeProvider.System),
             new Blocks(friends, store, users, pushes, TimeProvider.System), new ConversationSettings(store, lists, messenger, pushes));
     }

@@ -34,7 +34,8 @@ public sealed class StoreContractTests(string storeName)
         options ??= new UniImOptions();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
         var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        return new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options, TimeProvider.System);
+        return new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options, TimeProvider.System,
+            new FakeGroups());
     }
 
     async Task<User> NewUserAsync(params string[] role)

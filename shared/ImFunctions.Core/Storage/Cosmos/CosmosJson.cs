@@ -53,6 +53,8 @@ sealed class StoredConverterFactory : JsonConverterFactory
         {
             var document = JsonSerializer.SerializeToNode(value.Value, options)!.AsObject();
             document["id"] = value.Id;
+            // What search finds a message by, rewritten with every write of it (a revoke empties it).
+            if (value.Value is Message message) document[CosmosImStore.SearchTextField] = Messages.MessageSearchText.Of(message);
             document.WriteTo(writer, options);
         }
     }

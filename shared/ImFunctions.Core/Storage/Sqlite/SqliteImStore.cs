@@ -42,6 +42,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             """, ct);
         await InitializeGroupsAsync(connection, ct);
         await ExecuteAsync(connection, FriendsSchema, ct);
+        await InitializeSearchAsync(connection, ct);
     }
 
     /// <summary>
