@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using FluentValidation;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Api.Integrations;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Integrations;
 using ImFunctions.Core.Push;
@@ -35,6 +36,7 @@ public static class ImFunctionsServices
         services.AddSingleton<Messenger>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<IImEvents, EventsOff>();
+        services.AddIntegrations(config);   // after EventsOff: a configured events URL replaces it
         services.AddSingleton(config.GetSection("Push:Dispatch").Get<PushDispatchOptions>() ?? new PushDispatchOptions());
         services.AddSingleton<PushDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());

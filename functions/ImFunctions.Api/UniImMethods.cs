@@ -1,6 +1,7 @@
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Conversations;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Api.Integrations;
 using ImFunctions.Api.Messages;
 using ImFunctions.Api.Push;
 using ImFunctions.Api.Users;
@@ -15,5 +16,6 @@ public static class UniImMethods
         .AddMessages()
         .AddConversations()
         .AddUsers()
-        .AddPush();
+        .AddPush()
+        .AddServerMethods();
 }

@@ -12,7 +12,7 @@ namespace ImFunctions.Core.Storage.Cosmos;
 /// key (/seq per conversation) makes the seq claim atomic; a conversation row is an ETag-guarded replace. Every
 /// list is one single-partition query with the partition filter in its text too.
 /// </summary>
-public sealed class CosmosImStore : IImStore, IDisposable
+public sealed partial class CosmosImStore : IImStore, IDisposable
 {
     public const string MeterName = "ImFunctions.Store";
     static readonly Meter Meter = new(MeterName);
@@ -50,6 +50,7 @@ public sealed class CosmosImStore : IImStore, IDisposable
         messages.UniqueKeyPolicy.UniqueKeys.Add(new UniqueKey { Paths = { "/seq" } });
         messages.DefaultTimeToLive = -1;   // TTL on, no default: only items that carry a ttl ever expire
         yield return messages;
+        foreach (var container in IntegrationsSchema()) yield return container;
     }
 
     static ContainerProperties Define(string name, string partitionKey, string[] indexedPaths)

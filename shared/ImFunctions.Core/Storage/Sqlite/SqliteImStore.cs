@@ -9,7 +9,7 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// that are keyed or ordered on, the same shape the Cosmos store uses, and concurrency works the same way:
 /// unique keys for seq and ids, a version column as the row's ETag.
 /// </summary>
-public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore, IDisposable
+public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore, IDisposable
 {
     const int SqliteConstraintPrimaryKey = 1555, SqliteConstraintUnique = 2067, SqliteBusy = 5, SqliteLocked = 6;
 
@@ -40,6 +40,7 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore, IDispo
                 PRIMARY KEY (user_id, id)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations (user_id, update_time DESC);
             """, ct);
+        await InitializeIntegrationsAsync(connection, ct);
     }
 
     /// <summary>
