@@ -33,9 +33,10 @@ public sealed class TestApp : IAsyncDisposable
     }
 
     /// <summary>Starts an app; <paramref name="settings"/> override the test defaults (null removes one).</summary>
-    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="dataDirectory">Another app's folder, to restart on its data (see <see cref="KeepDataOnDispose"/>).</param>
+    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "imfunctions-tests", Guid.NewGuid().ToString("N"));
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "imfunctions-tests", Guid.NewGuid().ToString("N"));
         var all = new Dictionary<string, string?>
         {
             ["urls"] = "http://127.0.0.1:0",
@@ -86,6 +87,9 @@ public sealed class TestApp : IAsyncDisposable
         return new ApiReply((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone(), response.Headers);
     }
 
+    /// <summary>Stop without deleting the data folder, so a new app can start on it (a restart).</summary>
+    public bool KeepDataOnDispose { get; set; }
+
     public T Service<T>() where T : notnull => (T)App.Services.GetService(typeof(T))!;
 
     public async ValueTask DisposeAsync()
@@ -94,6 +98,7 @@ public sealed class TestApp : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (KeepDataOnDispose) return;
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
     }
 }
