@@ -25,7 +25,8 @@ public static class IntegrationsServices
         services.AddSingleton<WebhookSigner>();
         // Webhook receivers are the operator's servers: no redirects (a signed body must not be forwarded elsewhere).
         services.AddHttpClient(OutboxDelivery.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .RemoveAllLoggers();   // OutboxDelivery logs failures itself, without a line per attempt
 
         if (!string.IsNullOrEmpty(webhooks.EventsUrl))
         {

@@ -68,6 +68,12 @@ public sealed class OutboxDelivery(IOutboxStore outbox, OutboxSignal signal, Web
         {
             failure = e is OperationCanceledException ? "timeout" : e.Message;
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutting down mid-attempt: hand the event back now rather than leave it leased to a process that is going away.
+            await outbox.TryReplaceOutboxEventAsync(claimed with { DueAt = now.ToUnixTimeMilliseconds() }, CancellationToken.None);
+            throw;
+        }
 
         if (failure is null)
         {
