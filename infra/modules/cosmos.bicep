@@ -1,4 +1,4 @@
-// Cosmos DB for NoSQL: the account, database `im` and its four containers. The container list
+// Cosmos DB for NoSQL: the account, database `im` and its containers. The container list
 // below is the one place their shape is defined; the Cosmos store matches it exactly and the app
 // runs with Cosmos__CreateIfMissing=false, so nothing else creates or alters them.
 
@@ -55,6 +55,22 @@ var containers containerSpec[] = [
     indexedPaths: ['/conversation_id/?', '/seq/?', '/update_time/?']
     uniqueKeys: ['/seq']
     defaultTtl: -1
+  }
+  {
+    // id = "<key id>:<nonce>" of a signed server-to-server call; the create refuses a replay, the per-item
+    // ttl drops it once its timestamp is out of the window.
+    name: 'nonces'
+    partitionKey: '/id'
+    indexedPaths: []
+    uniqueKeys: []
+    defaultTtl: -1
+  }
+  {
+    // The webhook outbox: one lane (`events`), queried by due_at; delivered events are deleted.
+    name: 'outbox'
+    partitionKey: '/lane'
+    indexedPaths: ['/lane/?', '/due_at/?']
+    uniqueKeys: []
   }
 ]
 
