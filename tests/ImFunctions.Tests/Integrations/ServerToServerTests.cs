@@ -217,4 +217,14 @@ public sealed class ServerToServerTests
         (await alice.PostAsync("getConversationList")).AssertError(401, "uni-id-check-token-failed");
         (await app.SignedAsync("revokeUserTokens", new { user_id = "0123456789abcdef01234567" })).AssertError(404, "uni-im-not-found");
     }
+
+    [TestCase(TestApp.JwtSecret, "S2S__Keys__reused", TestName = "An_s2s_key_equal_to_another_secret_stops_the_app_at_start")]
+    [TestCase("short", "32 bytes", TestName = "An_s2s_key_shorter_than_32_bytes_stops_the_app_at_start")]
+    public async Task A_bad_s2s_key_stops_the_app_at_start(string key, string expected)
+    {
+        var settings = S2SSigner.Settings;
+        settings["S2S:Keys:reused"] = key;
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () => await TestApp.StartAsync(settings));
+        Assert.That(failure!.Message, Does.Contain(expected));
+    }
 }
