@@ -53,6 +53,20 @@ param adminUid string = ''
 @allowed(['', '0', '100', '200'])
 param conversationGrade string = ''
 
+@description('Signs webhook calls; required when a webhook URL is set. At least 32 characters, unlike the other secrets.')
+@secure()
+param webhookSecret string = ''
+
+@description('Server-to-server keys by key id, e.g. { "crm-2026": "<32+ chars>" }; two ids while rotating.')
+@secure()
+param s2sKeys object = {}
+
+@description('Webhooks__EventsUrl: receives message.sent and the other events; empty = events off.')
+param webhookEventsUrl string = ''
+
+@description('Webhooks__BeforeSendUrl: asked before each user message is stored; empty = off.')
+param webhookBeforeSendUrl string = ''
+
 @description('Browser origins allowed to call the API (CORS); empty = none.')
 param corsAllowedOrigins string[] = []
 
@@ -62,6 +76,7 @@ var tags = {
   environment: environmentName
 }
 var hubName = 'im'
+var keyVaultName = 'kv-im-${token}'
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -121,15 +136,25 @@ module webPubSub 'modules/webpubsub.bicep' = {
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyvault'
   params: {
-    name: 'kv-im-${token}'
+    name: keyVaultName
     location: location
     tags: tags
     appPrincipalId: identity.outputs.principalId
     webPubSubName: webPubSub.outputs.name
     jwtSecret: jwtSecret
     tokenSecret: tokenSecret
+    webhookSecret: webhookSecret
+    s2sKeys: s2sKeys
   }
 }
+
+// Server-to-server keys, referenced by vault and secret name (versionless) as the keyvault module stores them.
+var s2sKeySettings = [
+  for id in objectKeys(s2sKeys): {
+    name: 'S2S__Keys__${id}'
+    value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=S2S--Keys--${id})'
+  }
+]
 
 // The app's settings, by the names it reads (`__` = configuration section separator).
 var appSettings = concat(
@@ -148,7 +173,11 @@ var appSettings = concat(
   ],
   // Unset differs from '0' / 'false' in uni-im's rules, so an empty parameter leaves the setting out.
   empty(adminUid) ? [] : [{ name: 'UniIm__AdminUid', value: adminUid }],
-  empty(conversationGrade) ? [] : [{ name: 'UniIm__ConversationGrade', value: conversationGrade }]
+  empty(conversationGrade) ? [] : [{ name: 'UniIm__ConversationGrade', value: conversationGrade }],
+  s2sKeySettings,
+  empty(webhookSecret) ? [] : [{ name: 'Webhooks__Secret', value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=Webhooks--Secret)' }],
+  empty(webhookEventsUrl) ? [] : [{ name: 'Webhooks__EventsUrl', value: webhookEventsUrl }],
+  empty(webhookBeforeSendUrl) ? [] : [{ name: 'Webhooks__BeforeSendUrl', value: webhookBeforeSendUrl }]
 )
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -4,6 +4,7 @@ using FluentValidation;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Conversations;
+using ImFunctions.Api.Integrations;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Friends;
 using ImFunctions.Core.Groups;
@@ -46,6 +47,7 @@ public static class ImFunctionsServices
         services.AddSingleton<IMessageSearchStore>(sp => (IMessageSearchStore)sp.GetRequiredService<IImStore>());
         services.AddSingleton<TokenService>();
         services.AddSingleton<IImEvents, EventsOff>();
+        services.AddIntegrations(config);   // after EventsOff: a configured events URL replaces it
         services.AddSingleton(config.GetSection("Push:Dispatch").Get<PushDispatchOptions>() ?? new PushDispatchOptions());
         services.AddSingleton<PushDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());

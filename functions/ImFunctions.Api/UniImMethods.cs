@@ -3,6 +3,7 @@ using ImFunctions.Api.Conversations;
 using ImFunctions.Api.Groups;
 using ImFunctions.Api.Friends;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Api.Integrations;
 using ImFunctions.Api.Messages;
 using ImFunctions.Api.Push;
 using ImFunctions.Api.Users;
@@ -21,5 +22,6 @@ public static class UniImMethods
         .AddPush()
         .AddGroups()
         .AddFriends()
-        .AddConversationSettings();
+        .AddConversationSettings()
+        .AddServerMethods();
 }

@@ -149,6 +149,15 @@ public sealed class UniImFunctions(ImPipeline pipeline)
     [Function("searchMessages")]
     public Task<IActionResult> SearchMessages([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "searchMessages")] HttpRequest req) => Run(req, "searchMessages");
 
+    [Function("revokeUserTokens")]
+    public Task<IActionResult> RevokeUserTokens([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "revokeUserTokens")] HttpRequest req) => Run(req, "revokeUserTokens");
+
+    [Function("upsertUser")]
+    public Task<IActionResult> UpsertUser([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "upsertUser")] HttpRequest req) => Run(req, "upsertUser");
+
+    [Function("sendSystemMsg")]
+    public Task<IActionResult> SendSystemMsg([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sendSystemMsg")] HttpRequest req) => Run(req, "sendSystemMsg");
+
     [Function("health")]
     public async Task<IActionResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req)
     {

@@ -73,6 +73,22 @@ var containers containerSpec[] = [
     indexedPaths: ['/user_id/?', '/kind/?', '/sort_key/?']
     uniqueKeys: []
   }
+  {
+    // id = "<key id>:<nonce>" of a signed server-to-server call; the create refuses a replay, the per-item
+    // ttl drops it once its timestamp is out of the window.
+    name: 'nonces'
+    partitionKey: '/id'
+    indexedPaths: []
+    uniqueKeys: []
+    defaultTtl: -1
+  }
+  {
+    // The webhook outbox: one lane (`events`), queried by due_at; delivered events are deleted.
+    name: 'outbox'
+    partitionKey: '/lane'
+    indexedPaths: ['/lane/?', '/due_at/?']
+    uniqueKeys: []
+  }
 ]
 
 var serverless = autoscaleMaxThroughput == 0

@@ -14,6 +14,14 @@ param jwtSecret string
 @secure()
 param tokenSecret string
 
+@description('Signs webhook calls (Webhooks__Secret); empty = no webhooks, no secret stored.')
+@secure()
+param webhookSecret string = ''
+
+@description('Server-to-server keys by key id (S2S__Keys__<id>); each stored as its own secret.')
+@secure()
+param s2sKeys object = {}
+
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
@@ -60,6 +68,24 @@ resource webPubSubConnection 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
     value: webPubSub.listKeys().primaryConnectionString
   }
 }
+
+resource webhookSecretValue 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!empty(webhookSecret)) {
+  parent: vault
+  name: 'Webhooks--Secret'
+  properties: {
+    value: webhookSecret
+  }
+}
+
+resource s2sKeyValues 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = [
+  for key in items(s2sKeys): {
+    parent: vault
+    name: 'S2S--Keys--${key.key}'
+    properties: {
+      value: key.value
+    }
+  }
+]
 
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, appPrincipalId, keyVaultSecretsUser)

@@ -12,6 +12,8 @@ public enum Access
     User,
     /// <summary>Nobody needs to be known: loginWithJWT, health. Limited per client address instead of per user.</summary>
     Anonymous,
+    /// <summary>Only a signed server-to-server call acting as nobody (upsertUser, sendSystemMsg, revokeUserTokens).</summary>
+    Server,
 }
 
 /// <summary>

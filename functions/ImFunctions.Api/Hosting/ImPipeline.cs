@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ImFunctions.Api.Auth;
+using ImFunctions.Api.Integrations;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Storage;
 
@@ -11,7 +12,7 @@ namespace ImFunctions.Api.Hosting;
 /// the caller's token, rate limits, the body (size, type, UTF-8, JSON), the envelope for every outcome and the
 /// one log line. The local host maps <c>POST /api/{method}</c> here; each Azure Function is one call into it.
 /// </summary>
-public sealed class ImPipeline(ImMethodTable methods, CallerAuthentication authentication, CallerLimits limits,
+public sealed partial class ImPipeline(ImMethodTable methods, CallerAuthentication authentication, CallerLimits limits,
     ILogger<ImPipeline> logger)
 {
     public ImMethodTable Methods => methods;
@@ -52,6 +53,9 @@ public sealed class ImPipeline(ImMethodTable methods, CallerAuthentication authe
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return UniIm.Error(new ImError(405, ErrorCodes.InvalidParam, "Use POST with a JSON body."));
+
+        if (method.Access == Access.Server || ServerCalls.IsSigned(context.Request))
+            return await RunSignedAsync(context, method);
 
         User? caller = null;
         if (method.Access == Access.User)

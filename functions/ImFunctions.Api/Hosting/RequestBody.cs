@@ -22,36 +22,73 @@ public static class RequestBody
 
     public static async Task<Result<JsonElement>> ReadAsync(HttpRequest request, CancellationToken ct)
     {
+        var raw = await ReadRawAsync(request, ct);
+        if (raw.Error is { } tooLarge) return tooLarge;
+        using var body = raw.Match(b => b, _ => null!);
+        return Parse(request, body);
+    }
+
+    /// <summary>
+    /// The body's bytes, read once, at most <see cref="MaxBytes"/> (413 otherwise): signed server-to-server calls hash
+    /// exactly these bytes before <see cref="Parse"/> reads them. Dispose returns the buffer to the pool.
+    /// </summary>
+    public static async Task<Result<Raw>> ReadRawAsync(HttpRequest request, CancellationToken ct)
+    {
         if (request.ContentLength > MaxBytes) return TooLarge;
         var buffer = ArrayPool<byte>.Shared.Rent(MaxBytes + 1);
+        var length = 0;
+        int read;
         try
         {
-            var length = 0;
-            int read;
             while (length <= MaxBytes && (read = await request.Body.ReadAsync(buffer.AsMemory(length, MaxBytes + 1 - length), ct)) > 0)
                 length += read;
-            if (length > MaxBytes) return TooLarge;
-            if (length == 0) return EmptyObject;
-            if (!IsJson(request.ContentType)) return NotJson;
-
-            var bytes = buffer.AsSpan(0, length);
-            var validUtf8 = Utf8.IsValid(bytes);
-            JsonDocument document;
-            try { document = JsonDocument.Parse(buffer.AsMemory(0, length)); }
-            catch (JsonException) { return ImError.InvalidParam("body", validUtf8 ? "is malformed JSON" : "is not valid UTF-8"); }
-            using (document)
-            {
-                // The parser leaves string contents undecoded: invalid bytes, and lone surrogates (which only \u
-                // escapes can spell in valid UTF-8), show when a string is read. Name the field they sit in.
-                if ((!validUtf8 || bytes.IndexOf("\\u"u8) >= 0) && FirstBadString(document.RootElement, "") is { } field)
-                    return ImError.InvalidParam(field, "is not valid Unicode");
-                if (!validUtf8) return ImError.InvalidParam("body", "is not valid UTF-8");
-                return document.RootElement.Clone();
-            }
         }
-        finally
+        catch
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        if (length <= MaxBytes) return new Raw(buffer, length);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return TooLarge;
+    }
+
+    /// <summary>The checks after the size: JSON content type, UTF-8, well-formed, no lone surrogates; no body at all is <c>{}</c>.</summary>
+    public static Result<JsonElement> Parse(HttpRequest request, Raw raw)
+    {
+        var length = raw.Length;
+        if (length == 0) return EmptyObject;
+        if (!IsJson(request.ContentType)) return NotJson;
+
+        var bytes = raw.Bytes;
+        var validUtf8 = Utf8.IsValid(bytes);
+        JsonDocument document;
+        try { document = JsonDocument.Parse(raw.Memory); }
+        catch (JsonException) { return ImError.InvalidParam("body", validUtf8 ? "is malformed JSON" : "is not valid UTF-8"); }
+        using (document)
+        {
+            // The parser leaves string contents undecoded: invalid bytes, and lone surrogates (which only \u
+            // escapes can spell in valid UTF-8), show when a string is read. Name the field they sit in.
+            if ((!validUtf8 || bytes.IndexOf("\\u"u8) >= 0) && FirstBadString(document.RootElement, "") is { } field)
+                return ImError.InvalidParam(field, "is not valid Unicode");
+            if (!validUtf8) return ImError.InvalidParam("body", "is not valid UTF-8");
+            return document.RootElement.Clone();
+        }
+    }
+
+    /// <summary>A body's bytes in a pooled buffer.</summary>
+    public sealed class Raw(byte[] pooled, int length) : IDisposable
+    {
+        bool returned;
+        public int Length => length;
+        public ReadOnlySpan<byte> Bytes => pooled.AsSpan(0, length);
+        public ReadOnlyMemory<byte> Memory => pooled.AsMemory(0, length);
+
+        public void Dispose()
+        {
+            if (returned) return;
+            returned = true;
+            ArrayPool<byte>.Shared.Return(pooled);
         }
     }
 

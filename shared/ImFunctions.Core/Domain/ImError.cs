@@ -27,6 +27,8 @@ public static class ErrorCodes
     public const string JwtSecretEmpty = "4000";
     public const string JwtSecretDemo = "4100";
     public const string Internal = "uni-im-internal";
+    /// <summary>A server-to-server call whose signature, key id, timestamp or nonce does not hold (401).</summary>
+    public const string SignatureInvalid = "uni-im-signature-invalid";
 }
 
 /// <summary>A value or an <see cref="ImError"/>: expected outcomes are returned, not thrown.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ImFunctions.Core.Groups;
 using ImFunctions.Core.Messages;
+using ImFunctions.Core.Integrations;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 
@@ -20,46 +21,77 @@ public sealed record ReadCursor(string ConversationId, long ReadSeq, long Unread
 /// unread counting and what is pushed. Both stores run exactly this code.
 /// </summary>
 public sealed partial class Messenger(IImStore store, UserDirectory users, TalkPolicy policy, PushDispatcher pushes,
-    UniImOptions options, TimeProvider clock, IGroupMembership groups)
+    UniImOptions options, TimeProvider clock, IGroupMembership groups, IImEvents? events = null, IBeforeSendHook? beforeSend = null)
 {
     const int MaxAppendAttempts = 500;
     readonly ConversationTurns seqTurns = new();
     readonly MessageComposer composer = new(store, users, groups, options);
 
-    public async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, CancellationToken ct)
+    /// <summary>Who system messages are from (uni-im's <c>from_uid: "system"</c>); never a user who can log in.</summary>
+    public static readonly User SystemSender = new() { Id = "system", ExtUid = "", Nickname = "system" };
+
+    public Task<Result<SentMessage>> SendAsync(User me, SendMessage request, CancellationToken ct) =>
+        SendAsync(me, request, fromSystem: false, ct);
+
+    /// <summary>
+    /// A <c>system</c> message from the operator's backend (sendSystemMsg): the same seq, idempotency, push and
+    /// event path as a user's message, without talk rules or the before-send hook, and with no row for the sender.
+    /// </summary>
+    public Task<Result<SentMessage>> SendSystemAsync(SendMessage request, CancellationToken ct) =>
+        SendAsync(SystemSender, request with { Type = "system" }, fromSystem: true, ct);
+
+    async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, bool fromSystem, CancellationToken ct)
     {
         if (request.GroupId is not null)
             return ImError.NotFound($"group_id: group '{request.GroupId}' does not exist");
-        if (MessageBodyRules.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid)
+        if (!fromSystem && MessageBodyRules.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid)
             return invalid;
         var toUid = request.ToUid!;
         if (toUid == me.Id) return ImError.InvalidParam("to_uid", "cannot be the sender");
 
         var conversationId = ConversationIds.Single(me.Id, toUid);
-        var senderRow = await store.GetConversationAsync(me.Id, conversationId, ct);
+        // The system sender keeps no rows: the receiver's row gives the next seq instead.
+        var senderRow = fromSystem ? null : await store.GetConversationAsync(me.Id, conversationId, ct);
+        var receiverRow = fromSystem ? await store.GetConversationAsync(toUid, conversationId, ct) : null;
         var receiverRowBlocked = false;
-        if (senderRow is null)
+        if (senderRow is null && receiverRow is null)
         {
             // A new conversation: the receiver must exist and the pair must be allowed to talk.
             // Replies inside an existing conversation skip both checks (and their reads).
             if (await users.GetAsync(toUid, ct) is not { } receiver) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
-            if (await policy.CheckNewConversationAsync(me, receiver, request.ChatSourceGroupId, ct) is { } denied) return denied;
-            receiverRowBlocked = await policy.IsBlockedAsync(blockerUid: me.Id, blockedUid: toUid, ct);
+            if (!fromSystem)
+            {
+                if (await policy.CheckNewConversationAsync(me, receiver, request.ChatSourceGroupId, ct) is { } denied) return denied;
+                receiverRowBlocked = await policy.IsBlockedAsync(blockerUid: me.Id, blockedUid: toUid, ct);
+            }
         }
-        else if (senderRow.PeerBlocked)
+        else if (senderRow is { PeerBlocked: true })
         {
             return TalkPolicy.BlockedByReceiver;
         }
-        var composing = await composer.ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
-        if (composing.Error is not null) return composing.Error;
-        var composed = composing.Match(c => c, _ => null!);
+        if (!fromSystem && beforeSend is not null)
+        {
+            // The operator's hook sees the message before anything is written; a rewrite is checked like the original.
+            var hooked = await beforeSend.CheckAsync(me, request, ct);
+            if (hooked.Error is { } refused) return refused;
+            request = hooked.Match(m => m, _ => request);
+            if (MessageBodyRules.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } badRewrite)
+                return badRewrite with { Message = "the before-send hook's rewrite is invalid: " + badRewrite.Message };
+        }
+        var composed = new ComposedMessage(request.Body, null);
+        if (!fromSystem)
+        {
+            var composing = await composer.ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
+            if (composing.Error is not null) return composing.Error;
+            composed = composing.Match(c => c, _ => null!);
+        }
 
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var draft = new Message
         {
             Id = request.ClientMsgId is null ? Ids.New() : Ids.ForClientMessage(conversationId, me.Id, request.ClientMsgId),
             ConversationId = conversationId,
-            Seq = (senderRow?.LastSeq ?? 0) + 1,
+            Seq = ((senderRow ?? receiverRow)?.LastSeq ?? 0) + 1,
             ClientMsgId = request.ClientMsgId,
             FromUid = me.Id,
             ToUid = toUid,
@@ -93,15 +125,20 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         // first attempt left behind, and pushes again only if something was missing. Rows copy a small message
         // whole as last_msg; a large one only as its note, so row writes stay cheap whatever the body.
         var payload = PushEvents.Msg(message, out var isSmall);
-        var changed = await Task.WhenAll(
-            AdvanceAsync(me.Id, toUid, senderRow, message, markRead: true, isSmall, ct),
-            AdvanceAsync(toUid, me.Id, null, message, markRead: false, isSmall, ct, peerBlocked: receiverRowBlocked));
+        bool[] changed = fromSystem
+            ? [await AdvanceAsync(toUid, me.Id, receiverRow, message, markRead: false, isSmall, ct)]
+            : await Task.WhenAll(
+                AdvanceAsync(me.Id, toUid, senderRow, message, markRead: true, isSmall, ct),
+                AdvanceAsync(toUid, me.Id, null, message, markRead: false, isSmall, ct, peerBlocked: receiverRowBlocked));
 
         if (!appended.IsRetry || changed.Any(c => c))
         {
             pushes.ToUser(toUid, payload);
-            pushes.ToUser(me.Id, payload);   // the sender's other devices
+            if (!fromSystem) pushes.ToUser(me.Id, payload);   // the sender's other devices
         }
+        // Published on a retry too: the event id dedupes it, and a retry closes the window a crash between the
+        // append and this write would otherwise leave (docs/legacy-backends.md, "Events").
+        if (events is not null) await events.PublishAsync("message.sent", "message.sent:" + message.Id, message, ct);
         return new SentMessage(message.Id, conversationId, message.Seq, message.CreateTime);
     }
 

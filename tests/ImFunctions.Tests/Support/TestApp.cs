@@ -58,6 +58,10 @@ public sealed class TestApp : IAsyncDisposable
     /// <summary>Starts a local host; <paramref name="settings"/> override the test defaults (null removes one).</summary>
     public static Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null) => StartAsync(ImHost.Local, settings);
 
+    /// <summary>Starts a local host on another app's data folder: a restart (see <see cref="KeepDataOnDispose"/>).</summary>
+    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings, string dataDirectory) =>
+        new(ImHost.Local, await StartLocalAsync(Settings(dataDirectory, settings)), dataDirectory, null);
+
     /// <summary>Starts a local host, letting the test add services (e.g. an in-memory exporter) before it is built.</summary>
     public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings, Action<WebApplicationBuilder> configure)
     {
@@ -186,6 +190,9 @@ public sealed class TestApp : IAsyncDisposable
         }
     }
 
+    /// <summary>Stop without deleting the data folder, so a new app can start on it (a restart).</summary>
+    public bool KeepDataOnDispose { get; set; }
+
     /// <summary>A service of the local host. The worker's services live in another process: tests that need them are local-only.</summary>
     public T Service<T>() where T : notnull =>
         Host == ImHost.Local ? (T)App.Services.GetService(typeof(T))! : throw new InvalidOperationException("the Functions worker runs in its own process; make this test local-only");
@@ -197,6 +204,7 @@ public sealed class TestApp : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (KeepDataOnDispose) return;
         foreach (var directory in new[] { DataDirectory, hubDataDirectory })
             try { if (directory is not null) Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }

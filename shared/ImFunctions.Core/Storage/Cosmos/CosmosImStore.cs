@@ -53,6 +53,7 @@ public sealed partial class CosmosImStore : IImStore, IDisposable
         yield return messages;
         yield return GroupsContainer();
         yield return FriendsContainer();
+        foreach (var container in IntegrationsSchema()) yield return container;
     }
 
     static ContainerProperties Define(string name, string partitionKey, string[] indexedPaths)

@@ -43,6 +43,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         await InitializeGroupsAsync(connection, ct);
         await ExecuteAsync(connection, FriendsSchema, ct);
         await InitializeSearchAsync(connection, ct);
+        await InitializeIntegrationsAsync(connection, ct);
     }
 
     /// <summary>
