@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentValidation;
+using ImFunctions.Api.Accounts;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Domain;
@@ -9,6 +10,7 @@ using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.WebPubSub;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ImFunctions.Api;
 
@@ -28,7 +30,7 @@ public static class ImFunctionsServices
 
         services.AddSingleton(uniIm);
         services.AddSingleton(auth);
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);   // tests may bring their own clock
         services.AddMemoryCache(cache => cache.SizeLimit = 100_000);
         services.AddSingleton<UserDirectory>();
         services.AddSingleton<TalkPolicy>();
@@ -39,6 +41,7 @@ public static class ImFunctionsServices
         services.AddSingleton<PushDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());
         AddStore(services, config, dataDirectory);
+        services.AddAccounts(config);
 
         switch (config["Push:Provider"] ?? "local")
         {

@@ -1,3 +1,4 @@
+using ImFunctions.Api.Accounts;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Conversations;
 using ImFunctions.Api.Hosting;
@@ -15,5 +16,6 @@ public static class UniImMethods
         .AddMessages()
         .AddConversations()
         .AddUsers()
-        .AddPush();
+        .AddPush()
+        .AddAccounts();
 }

@@ -12,7 +12,7 @@ namespace ImFunctions.Core.Storage.Cosmos;
 /// key (/seq per conversation) makes the seq claim atomic; a conversation row is an ETag-guarded replace. Every
 /// list is one single-partition query with the partition filter in its text too.
 /// </summary>
-public sealed class CosmosImStore : IImStore, IDisposable
+public sealed partial class CosmosImStore : IImStore, IDisposable
 {
     public const string MeterName = "ImFunctions.Store";
     static readonly Meter Meter = new(MeterName);
@@ -114,7 +114,7 @@ public sealed class CosmosImStore : IImStore, IDisposable
 
     public async Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct)
     {
-        var created = await WriteAsync(messages, () => messages.CreateItemAsync(new Stored<Message>(message.Id, message),
+        var created = await WriteAsync(messages, () => messages.CreateItemAsync(StoredMessage(message),
             new PartitionKey(message.ConversationId), cancellationToken: ct), ct, HttpStatusCode.Conflict);
         if (created.Status != HttpStatusCode.Conflict) return AppendResult.Appended;
 

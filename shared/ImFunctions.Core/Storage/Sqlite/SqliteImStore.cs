@@ -9,7 +9,7 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// that are keyed or ordered on, the same shape the Cosmos store uses, and concurrency works the same way:
 /// unique keys for seq and ids, a version column as the row's ETag.
 /// </summary>
-public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore, IDisposable
+public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore, IDisposable
 {
     const int SqliteConstraintPrimaryKey = 1555, SqliteConstraintUnique = 2067, SqliteBusy = 5, SqliteLocked = 6;
 
@@ -34,6 +34,7 @@ public sealed class SqliteImStore(SqliteStoreOptions options) : IImStore, IDispo
                 PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
             CREATE INDEX IF NOT EXISTS messages_by_update ON messages (conversation_id, update_time);
+            CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (json_extract(doc, '$.create_time'));
             CREATE TABLE IF NOT EXISTS conversations (
                 user_id TEXT NOT NULL, id TEXT NOT NULL, update_time INTEGER NOT NULL,
                 version INTEGER NOT NULL, doc TEXT NOT NULL,
