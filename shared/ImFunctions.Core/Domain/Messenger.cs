@@ -6,7 +6,7 @@ namespace ImFunctions.Core.Domain;
 
 public sealed record SendMessage(
     string? ToUid, string? GroupId, string AppId, string Type, JsonElement Body,
-    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null);
+    string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null, string? FromIp = null);
 
 public sealed record SentMessage([property: System.Text.Json.Serialization.JsonPropertyName("_id")] string Id, string ConversationId, long Seq, long CreateTime);
 
@@ -59,6 +59,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
             UpdateTime = now,
             Nickname = me.Nickname,
             AvatarFile = me.AvatarFile,
+            FromIp = request.FromIp,
         };
 
         // Sends to one conversation claim their seq one at a time within this process: racing for the same next
@@ -72,7 +73,8 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
             if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
         }
         if (appended.Error is not null) return appended.Error;
-        var message = appended.Message!;
+        // from_ip stays in the message store: rows and pushes are seen by everyone, so they never carry it.
+        var message = appended.Message! with { FromIp = null };
 
         // The message is durable now. The rows are brought up to it; on a retry this repairs rows a crashed
         // first attempt left behind, and pushes again only if something was missing. Rows copy a small message
@@ -174,7 +176,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
     {
         if (await store.GetConversationAsync(me.Id, conversationId, ct) is null)
             return ImError.NotFound($"conversation_id: '{conversationId}' is not one of your conversations");
-        return Result<IReadOnlyList<Message>>.Ok(await store.ReadMessagesAsync(conversationId, window, limit, ct));
+        return Result<IReadOnlyList<Message>>.Ok(ShownTo(me, await store.ReadMessagesAsync(conversationId, window, limit, ct)));
     }
 
     /// <summary>uni-im 3.x update sync: what changed in these conversations since a time, for a client coming back online.</summary>
@@ -185,9 +187,15 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
         if (rows.Any(r => r is null))
             return ImError.NotFound("conversation_ids: not all of them are your conversations");
         var pages = await Task.WhenAll(rows.Select(r => store.ReadMessagesUpdatedSinceAsync(r!.Id, minUpdateTime, limit, ct)));
-        return Result<IReadOnlyList<Message>>.Ok(pages.SelectMany(p => p).OrderBy(m => m.UpdateTime).ThenBy(m => m.ConversationId, StringComparer.Ordinal)
+        return Result<IReadOnlyList<Message>>.Ok(ShownTo(me, pages.SelectMany(p => p)).OrderBy(m => m.UpdateTime).ThenBy(m => m.ConversationId, StringComparer.Ordinal)
             .ThenBy(m => m.Seq).Take(limit).ToList());
     }
+
+    /// <summary>The sender's address (UniIm:RecordIp) is for uni-im-admin's eyes only.</summary>
+    public static IReadOnlyList<Message> ShownTo(User reader, IEnumerable<Message> messages) =>
+        reader.Role.Contains(UniImAdminRole) ? messages.ToList() : messages.Select(m => m.FromIp is null ? m : m with { FromIp = null }).ToList();
+
+    public const string UniImAdminRole = "uni-im-admin";
 
     /// <summary>
     /// Marks a conversation read up to <paramref name="readSeq"/> (everything when null), or all conversations when

@@ -20,20 +20,25 @@ public sealed class TestApp : IAsyncDisposable
     public const string HubAccessKey = "test-local-hub-access-key-0123456789ABCDEFG";
 
     public WebApplication App { get; }
-    public Uri BaseAddress { get; }
-    public HttpClient Http { get; }
     public string DataDirectory { get; }
+    /// <summary>Everything the app logged since it was built.</summary>
+    public LogRecorder Logs { get; } = new();
 
     TestApp(WebApplication app, string dataDirectory)
     {
         App = app;
         DataDirectory = dataDirectory;
-        BaseAddress = new Uri(app.Urls.First());
-        Http = new HttpClient { BaseAddress = BaseAddress };
     }
 
+    Uri? baseAddress;
+    HttpClient? http;
+    /// <summary>Known once the app has started (Kestrel picks the port).</summary>
+    public Uri BaseAddress => baseAddress ??= new Uri(App.Urls.First());
+    public HttpClient Http => http ??= new HttpClient { BaseAddress = BaseAddress };
+
     /// <summary>Starts an app; <paramref name="settings"/> override the test defaults (null removes one).</summary>
-    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="configure">Runs before the app's own registrations: a service added here (a clock) wins over a TryAdd default.</param>
+    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "imfunctions-tests", Guid.NewGuid().ToString("N"));
         var all = new Dictionary<string, string?>
@@ -53,9 +58,12 @@ public sealed class TestApp : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(all.Where(kv => kv.Value is not null));
             builder.WebHost.UseUrls(all["urls"]!);
+            configure?.Invoke(builder);
         });
+        var testApp = new TestApp(app, dataDirectory);
+        ((Microsoft.Extensions.Logging.ILoggerFactory)app.Services.GetService(typeof(Microsoft.Extensions.Logging.ILoggerFactory))!).AddProvider(testApp.Logs);
         await app.StartAsync();
-        return new TestApp(app, dataDirectory);
+        return testApp;
     }
 
     /// <summary>Logs a new user in through loginWithJWT with a legacy token signed as uni-im's docs do.</summary>
@@ -90,7 +98,7 @@ public sealed class TestApp : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Http.Dispose();
+        http?.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
