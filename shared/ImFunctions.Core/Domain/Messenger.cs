@@ -37,7 +37,7 @@ public sealed class Messenger(IImStore store, UserDirectory users, TalkPolicy po
         {
             // A new conversation: the receiver must exist and the pair must be allowed to talk.
             // Replies inside an existing conversation skip both checks (and their reads).
-            if (await users.GetAsync(toUid, ct) is null) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
+            if (await users.GetAsync(toUid, ct) is null or { Deletion: not null }) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
             if (policy.CheckNewConversation(me, toUid) is { } denied) return denied;
         }
 
