@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentValidation;
+using ImFunctions.Api.Accounts;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
 using ImFunctions.Core.Conversations;
@@ -14,6 +15,7 @@ using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.WebPubSub;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ImFunctions.Api;
 
@@ -33,7 +35,7 @@ public static class ImFunctionsServices
 
         services.AddSingleton(uniIm);
         services.AddSingleton(auth);
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);   // tests may bring their own clock
         services.AddMemoryCache(cache => cache.SizeLimit = 100_000);
         services.AddSingleton<UserDirectory>();
         services.AddSingleton<TalkPolicy>();
@@ -53,6 +55,7 @@ public static class ImFunctionsServices
         services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());
         AddStore(services, config, dataDirectory);
         AddGroups(services, config);
+        services.AddAccounts(config);
 
         switch (config["Push:Provider"] ?? "local")
         {

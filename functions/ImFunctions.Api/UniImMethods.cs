@@ -1,3 +1,4 @@
+using ImFunctions.Api.Accounts;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Conversations;
 using ImFunctions.Api.Groups;
@@ -23,5 +24,7 @@ public static class UniImMethods
         .AddGroups()
         .AddFriends()
         .AddConversationSettings()
-        .AddServerMethods();
+        .AddServerMethods()
+
+        .AddAccounts();
 }

@@ -164,4 +164,19 @@ public sealed class UniImFunctions(ImPipeline pipeline)
         await HealthApi.WriteAsync(req.HttpContext);
         return new EmptyResult();
     }
+
+    [Function("logout")]
+    public Task<IActionResult> Logout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "logout")] HttpRequest req) => Run(req, "logout");
+
+    [Function("logoutAll")]
+    public Task<IActionResult> LogoutAll([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "logoutAll")] HttpRequest req) => Run(req, "logoutAll");
+
+    [Function("updateUserInfo")]
+    public Task<IActionResult> UpdateUserInfo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "updateUserInfo")] HttpRequest req) => Run(req, "updateUserInfo");
+
+    [Function("exportMyData")]
+    public Task<IActionResult> ExportMyData([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "exportMyData")] HttpRequest req) => Run(req, "exportMyData");
+
+    [Function("deleteAccount")]
+    public Task<IActionResult> DeleteAccount([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "deleteAccount")] HttpRequest req) => Run(req, "deleteAccount");
 }

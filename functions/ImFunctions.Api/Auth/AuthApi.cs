@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Accounts;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Storage;
 
@@ -41,6 +42,13 @@ public static class AuthApi
         // Returning users are found by a read; only a first login pays for the (race-safe) binding write.
         var uid = await store.FindUidByExtUidAsync(info.Openid, ct) ?? await store.BindExtUidAsync(info.Openid, Ids.New(), ct);
         var existing = await store.GetUserAsync(uid, ct);
+        if (existing?.Deletion is not null)
+        {
+            // An account deletion that stopped half-way: finish it first; then this openid starts afresh.
+            await call.Get<AccountDeletion>().DeleteAsync(existing, ct);
+            uid = await store.BindExtUidAsync(info.Openid, Ids.New(), ct);
+            existing = null;
+        }
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var user = new User
         {
@@ -53,6 +61,7 @@ public static class AuthApi
             Email = info.Email ?? existing?.Email,
             Role = info.Role,
             TokenVersion = existing?.TokenVersion ?? 1,
+            RevokedSessions = existing?.RevokedSessions ?? [],
             RegisterDate = existing?.RegisterDate ?? now,
             UpdateTime = now,
         };

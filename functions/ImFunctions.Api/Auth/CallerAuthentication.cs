@@ -1,4 +1,5 @@
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Accounts;
 using ImFunctions.Core.Domain;
 
 namespace ImFunctions.Api.Auth;
@@ -20,11 +21,18 @@ public sealed class CallerAuthentication(TokenService tokens, UserDirectory user
             return Unauthorized(check.ErrorCode, check.ErrorCode == ErrorCodes.TokenExpired ? "The token has expired." : "The token is invalid.");
 
         var user = await users.GetAsync(check.Uid!, context.RequestAborted);
-        if (user is null || user.TokenVersion != check.Version) return Unauthorized(ErrorCodes.TokenInvalid, "The token has been revoked.");
+        if (user is null || user.TokenVersion != check.Version || Sessions.IsRevoked(user, check.Sid))
+            return Unauthorized(ErrorCodes.TokenInvalid, "The token has been revoked.");
 
-        if (tokens.ShouldRenew(check.ExpiresAt)) UniIm.SetNewToken(context, tokens.Issue(user));
+        context.Items[SessionItem] = check.Sid;
+        if (tokens.ShouldRenew(check.ExpiresAt)) UniIm.SetNewToken(context, tokens.Issue(user, check.Sid));
         return user;
     }
+
+    const string SessionItem = "im.sid";
+
+    /// <summary>The session of the token this request came with (logout ends it).</summary>
+    public static string? SessionOf(HttpContext context) => context.Items[SessionItem] as string;
 
     static ImError Unauthorized(string code, string message) => new(401, code, message);
 

@@ -7,14 +7,17 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace ImFunctions.Api.Auth;
 
-/// <summary>Issues and checks ImFunctions tokens: HS256 JWTs carrying uid, roles and the user's token version.</summary>
+/// <summary>
+/// Issues and checks ImFunctions tokens: HS256 JWTs carrying uid, roles, the user's token version (logoutAll) and a
+/// session id (logout) that renewals keep, so logging out ends the login and every token renewed from it.
+/// </summary>
 public sealed class TokenService(AuthOptions options, TimeProvider clock)
 {
     const string Issuer = "imfunctions";
     static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false, SetDefaultTimesOnTokenCreation = false };
     readonly SymmetricSecurityKey key = new(Encoding.UTF8.GetBytes(options.TokenSecret));
 
-    public IssuedToken Issue(User user)
+    public IssuedToken Issue(User user, string? sid = null)
     {
         var now = clock.GetUtcNow();
         var expires = now + options.TokenLifetime;
@@ -30,6 +33,7 @@ public sealed class TokenService(AuthOptions options, TimeProvider clock)
                 ["sub"] = user.Id,
                 ["role"] = user.Role,
                 ["ver"] = user.TokenVersion,
+                ["sid"] = sid ?? Ids.New(),
             },
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
         });
@@ -56,13 +60,18 @@ public sealed class TokenService(AuthOptions options, TimeProvider clock)
         var jwt = (JsonWebToken)result.SecurityToken;
         if (!jwt.TryGetPayloadValue<string>("sub", out var uid) || !jwt.TryGetPayloadValue<int>("ver", out var version))
             return TokenCheck.Invalid;
-        return new TokenCheck(uid, version, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), null);
+        var sid = jwt.TryGetPayloadValue<string>("sid", out var s) ? s : null;
+        return new TokenCheck(uid, version, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), null, sid);
     }
 
     public bool ShouldRenew(DateTimeOffset expiresAt) => expiresAt - clock.GetUtcNow() < options.RenewBefore;
+
+    /// <summary>The longest any token lives: how long a logged-out session must stay on the revoked list.</summary>
+    public TimeSpan Lifetime => options.TokenLifetime;
 }
 
-public sealed record TokenCheck(string? Uid, int Version, DateTimeOffset ExpiresAt, string? ErrorCode)
+/// <param name="Sid">The login session the token belongs to (null on tokens issued before sessions existed).</param>
+public sealed record TokenCheck(string? Uid, int Version, DateTimeOffset ExpiresAt, string? ErrorCode, string? Sid = null)
 {
     public static readonly TokenCheck Invalid = new(null, 0, default, ErrorCodes.TokenInvalid);
     public static readonly TokenCheck Expired = new(null, 0, default, ErrorCodes.TokenExpired);

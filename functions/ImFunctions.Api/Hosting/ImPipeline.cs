@@ -65,6 +65,9 @@ public sealed partial class ImPipeline(ImMethodTable methods, CallerAuthenticati
                 // A bad token is charged to the caller's address, so guessing tokens is not free.
                 return limits.TryAcquireForAddress(context, CallerLimits.FailedAttemptCost) ?? UniIm.Error(denied);
             caller = authenticated.Match(u => u, _ => null!);
+            // An account being deleted can only be finished (a retry after a crash), never used.
+            if (caller.Deletion is not null && method.Name != Accounts.AccountsApi.DeleteAccount)
+                return UniIm.Error(new ImError(401, ErrorCodes.TokenInvalid, "The token has been revoked."));
             if (limits.TryAcquireForUser(caller.Id) is { } limited) return limited;
         }
         else if (limits.TryAcquireForAddress(context, 1) is { } limited)

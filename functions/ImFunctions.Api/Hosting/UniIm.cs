@@ -21,6 +21,12 @@ public static class UniIm
 
     public static string? ErrCodeOf(HttpContext context) => context.Items[ErrCodeItem] as string;
 
+    /// <summary>The token to hand back with this response, for results that write their own envelope (a streamed export).</summary>
+    public static IssuedToken? NewTokenOf(HttpContext context) => context.Items[NewTokenItem] as IssuedToken;
+
+    /// <summary>Marks the response as a success for the log line, for results that write their own envelope.</summary>
+    public static void MarkOk(HttpContext context) => context.Items[ErrCodeItem] = "0";
+
     public static Task WriteErrorAsync(HttpContext context, ImError error) => Error(error).ExecuteAsync(context);
 
     public sealed class EnvelopeResult(int status, ImError? error, object? data, int? retryAfterSeconds = null) : IResult

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentValidation;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Accounts;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Groups;
 using ImFunctions.Core.Storage;
@@ -17,9 +18,12 @@ public static class MessagesApi
     static async Task<IResult> SendMsg(SendMsgRequest req, ImCall call)
     {
         if (req.Type == "revoke_msg") return await MessageLifecycleApi.RevokeThroughSendMsg(req, call);
+        var request = req.ToSendMessage();
+        // Recorded only when the operator says so (UniIm:RecordIp); the same address the rate limiter charges.
+        if (call.Get<AccountOptions>().RecordIp) request = request with { FromIp = call.Get<CallerLimits>().ClientAddress(call.Http) };
         var sent = req.GroupId is null
-            ? await call.Get<Messenger>().SendAsync(call.Me, req.ToSendMessage(), call.Ct)
-            : await call.Get<GroupChat>().SendAsync(call.Me, req.ToSendMessage(), call.Ct);
+            ? await call.Get<Messenger>().SendAsync(call.Me, request, call.Ct)
+            : await call.Get<GroupChat>().SendAsync(call.Me, request, call.Ct);
         return sent.Match(UniIm.Ok, UniIm.Error);
     }
 

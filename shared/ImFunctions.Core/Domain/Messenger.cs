@@ -10,7 +10,7 @@ namespace ImFunctions.Core.Domain;
 public sealed record SendMessage(
     string? ToUid, string? GroupId, string AppId, string Type, JsonElement Body,
     string? ClientMsgId = null, string? AboutMsgId = null, long? ClientCreateTime = null, string? ChatSourceGroupId = null,
-    string[]? CallUid = null);
+    string[]? CallUid = null, string? FromIp = null);
 
 public sealed record SentMessage([property: System.Text.Json.Serialization.JsonPropertyName("_id")] string Id, string ConversationId, long Seq, long CreateTime);
 
@@ -58,7 +58,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         {
             // A new conversation: the receiver must exist and the pair must be allowed to talk.
             // Replies inside an existing conversation skip both checks (and their reads).
-            if (await users.GetAsync(toUid, ct) is not { } receiver) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
+            if (await users.GetAsync(toUid, ct) is not { Deletion: null } receiver) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
             if (!fromSystem)
             {
                 if (await policy.CheckNewConversationAsync(me, receiver, request.ChatSourceGroupId, ct) is { } denied) return denied;
@@ -105,6 +105,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             UpdateTime = now,
             Nickname = me.Nickname,
             AvatarFile = me.AvatarFile,
+            FromIp = request.FromIp,
         };
 
         // Sends to one conversation claim their seq one at a time within this process: racing for the same next
@@ -118,7 +119,8 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
         }
         if (appended.Error is not null) return appended.Error;
-        var message = appended.Message!;
+        // from_ip stays in the message store: rows and pushes are seen by everyone, so they never carry it.
+        var message = appended.Message! with { FromIp = null };
         if (!appended.IsRetry) Telemetry.ImDiagnostics.MessagesSent.Add(1);
 
         // The message is durable now. The rows are brought up to it; on a retry this repairs rows a crashed
@@ -241,10 +243,10 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         var (isGroup, member) = await GroupMemberAsync(me, conversationId, ct);
         if (isGroup) return member is null
             ? ImError.NotFound($"conversation_id: '{conversationId}' is not one of your conversations")
-            : Result<IReadOnlyList<Message>>.Ok(VisibleTo(member, await store.ReadMessagesAsync(conversationId, Visible(member, window), limit, ct)));
+            : Result<IReadOnlyList<Message>>.Ok(ShownTo(me, VisibleTo(member, await store.ReadMessagesAsync(conversationId, Visible(member, window), limit, ct))));
         if (await store.GetConversationAsync(me.Id, conversationId, ct) is null)
             return ImError.NotFound($"conversation_id: '{conversationId}' is not one of your conversations");
-        return Result<IReadOnlyList<Message>>.Ok(await store.ReadMessagesAsync(conversationId, window, limit, ct));
+        return Result<IReadOnlyList<Message>>.Ok(ShownTo(me, await store.ReadMessagesAsync(conversationId, window, limit, ct)));
     }
 
     /// <summary>uni-im 3.x update sync: what changed in these conversations since a time, for a client coming back online.</summary>
@@ -256,9 +258,15 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             return ImError.NotFound("conversation_ids: not all of them are your conversations");
         var pages = await Task.WhenAll(rows.Select(async r => await VisibleUpdatesAsync(me, r!,
             await store.ReadMessagesUpdatedSinceAsync(r!.Id, minUpdateTime, limit, ct), ct)));
-        return Result<IReadOnlyList<Message>>.Ok(pages.SelectMany(p => p).OrderBy(m => m.UpdateTime).ThenBy(m => m.ConversationId, StringComparer.Ordinal)
+        return Result<IReadOnlyList<Message>>.Ok(ShownTo(me, pages.SelectMany(p => p)).OrderBy(m => m.UpdateTime).ThenBy(m => m.ConversationId, StringComparer.Ordinal)
             .ThenBy(m => m.Seq).Take(limit).ToList());
     }
+
+    /// <summary>The sender's address (UniIm:RecordIp) is for uni-im-admin's eyes only.</summary>
+    public static IReadOnlyList<Message> ShownTo(User reader, IEnumerable<Message> messages) =>
+        reader.Role.Contains(UniImAdminRole) ? messages.ToList() : messages.Select(m => m.FromIp is null ? m : m with { FromIp = null }).ToList();
+
+    public const string UniImAdminRole = "uni-im-admin";
 
     /// <summary>
     /// Marks a conversation read up to <paramref name="readSeq"/> (everything when null), or all conversations when

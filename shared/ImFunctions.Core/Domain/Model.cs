@@ -22,6 +22,10 @@ public sealed record User
     public int TokenVersion { get; init; } = 1;
     public long RegisterDate { get; init; }
     public long UpdateTime { get; init; }
+    /// <summary>Logged-out sessions whose tokens may not have expired yet (logout).</summary>
+    public Accounts.RevokedSession[] RevokedSessions { get; init; } = [];
+    /// <summary><see cref="Accounts.AccountDeletion.Deleting"/> while deleteAccount runs, <see cref="Accounts.AccountDeletion.Deleted"/> after.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Deletion { get; init; }
 
     public bool IsSuperAdmin => Role.Contains("admin");
     public PublicProfile ToPublicProfile() => new(Id, Nickname, AvatarFile);
@@ -54,6 +58,8 @@ public sealed record Message
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? EditTime { get; init; }
     /// <summary>Who the message mentions (rich-text mention nodes, call_uid[], the quoted author); absent when nobody.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? CallUid { get; init; }
+    /// <summary>The sender's address, only with UniIm:RecordIp, and only ever shown to uni-im-admin.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FromIp { get; init; }
 
     /// <summary>Whether a retry carries the same message as the one stored under its client_msg_id.</summary>
     public bool SameContentAs(Message other) =>

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ImFunctions.Tests.Support;
 
@@ -44,6 +45,8 @@ public sealed class TestApp : IAsyncDisposable
     public string DataDirectory { get; }
     /// <summary>The emulated Functions host, with <see cref="ImHost.Functions"/>.</summary>
     public FunctionsHostEmulator? Functions { get; }
+    /// <summary>Everything the serving local host logged since it was built (the worker logs in its own process).</summary>
+    public LogRecorder Logs => App.Services.GetRequiredService<LogRecorder>();
 
     TestApp(ImHost host, WebApplication app, string dataDirectory, FunctionsHostEmulator? functions)
     {
@@ -63,6 +66,7 @@ public sealed class TestApp : IAsyncDisposable
         new(ImHost.Local, await StartLocalAsync(Settings(dataDirectory, settings)), dataDirectory, null);
 
     /// <summary>Starts a local host, letting the test add services (e.g. an in-memory exporter) before it is built.</summary>
+    /// <param name="configure">Runs before the app's own registrations: a service added here (a clock) wins over a TryAdd default.</param>
     public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings, Action<WebApplicationBuilder> configure)
     {
         var dataDirectory = NewDataDirectory();
@@ -147,6 +151,9 @@ public sealed class TestApp : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(all.Where(kv => kv.Value is not null));
             builder.WebHost.UseUrls(all["urls"]!);
+            var logs = new LogRecorder();
+            builder.Services.AddSingleton(logs);
+            builder.Logging.AddProvider(logs);
             configure?.Invoke(builder);
         });
         await app.StartAsync();

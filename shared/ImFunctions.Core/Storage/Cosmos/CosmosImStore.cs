@@ -118,7 +118,7 @@ public sealed partial class CosmosImStore : IImStore, IDisposable
 
     public async Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct)
     {
-        var created = await WriteAsync(messages, () => messages.CreateItemAsync(new Stored<Message>(message.Id, message),
+        var created = await WriteAsync(messages, () => messages.CreateItemAsync(StoredMessage(message),
             new PartitionKey(message.ConversationId), cancellationToken: ct), ct, HttpStatusCode.Conflict);
         if (created.Status != HttpStatusCode.Conflict) return AppendResult.Appended;
 

@@ -30,7 +30,8 @@ sealed class CosmosJson : CosmosSerializer
 }
 
 /// <summary>A document as Cosmos holds it: the record's own fields plus <c>id</c>; read back with its <c>_etag</c>.</summary>
-sealed record Stored<T>(string Id, T Value, string? ETag = null);
+/// <param name="Ttl">Cosmos' per-item <c>ttl</c> in seconds (retention); never read back into the record.</param>
+sealed record Stored<T>(string Id, T Value, string? ETag = null, int? Ttl = null);
 
 sealed class StoredConverterFactory : JsonConverterFactory
 {
@@ -55,6 +56,7 @@ sealed class StoredConverterFactory : JsonConverterFactory
             document["id"] = value.Id;
             // What search finds a message by, rewritten with every write of it (a revoke empties it).
             if (value.Value is Message message) document[CosmosImStore.SearchTextField] = Messages.MessageSearchText.Of(message);
+            if (value.Ttl is { } ttl) document["ttl"] = ttl;
             document.WriteTo(writer, options);
         }
     }

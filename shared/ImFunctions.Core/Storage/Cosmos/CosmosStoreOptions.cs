@@ -20,6 +20,8 @@ public sealed class CosmosStoreOptions
     public bool TrustLocalCertificate { get; set; }
     /// <summary>Tries per operation when Cosmos stays throttled or unavailable after the SDK's own retries.</summary>
     public int MaxAttempts { get; set; } = 3;
+    /// <summary>UniIm:MessageTtl: each message is written with this per-item TTL (the container's TTL is on, no default).</summary>
+    public TimeSpan? MessageTtl { get; set; }
 
     public Uri AccountEndpoint()
     {

@@ -11,6 +11,7 @@ public static class CosmosStoreServiceCollectionExtensions
     public static IServiceCollection AddCosmosStore(this IServiceCollection services, IConfiguration config)
     {
         var options = config.GetSection("Cosmos").Get<CosmosStoreOptions>() ?? new CosmosStoreOptions();
+        options.MessageTtl ??= config.GetValue<TimeSpan?>("UniIm:MessageTtl");
         options.Validate();
         services.AddSingleton(options);
         services.AddSingleton<IImStore, CosmosImStore>();

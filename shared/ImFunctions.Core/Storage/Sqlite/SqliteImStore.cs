@@ -34,6 +34,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
                 PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
             CREATE INDEX IF NOT EXISTS messages_by_update ON messages (conversation_id, update_time);
+            CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (json_extract(doc, '$.create_time'));
             CREATE TABLE IF NOT EXISTS conversations (
                 user_id TEXT NOT NULL, id TEXT NOT NULL, update_time INTEGER NOT NULL,
                 version INTEGER NOT NULL, doc TEXT NOT NULL,
