@@ -92,7 +92,7 @@ export interface Methods {
   // §3 identity
   loginWithJWT: { params: { signedData: string }; data: { uid: Uid } };
   getUserInfo: { params: { user_ids: Uid[] }; data: PublicProfile[] };
-  getUserIdByExtUid: { params: { ext_uid: string }; data: { _id: Uid } | Uid | null };
+  getUserIdByExtUid: { params: { ext_uid: string }; data: { uid: Uid } };
   // §4 messages and conversations
   sendMsg: {
     params: {
