@@ -47,6 +47,8 @@ export async function startApp(settings = {}) {
     DOTNET_NOLOGO: "1",
     ...settings,
   };
+  // devSecrets: run as `dotnet run` does on a developer's machine, secrets generated into the data folder.
+  if (settings.devSecrets) for (const key of ["UniIm__JwtSecret", "Auth__TokenSecret", "LocalHub__AccessKey", "devSecrets"]) delete env[key];
   const child = spawn("dotnet", [appDll], { cwd: dataDirectory, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (d) => { output = (output + d).slice(-20000); });
