@@ -44,6 +44,8 @@ client.on("connected", () => setStatus("online", "Online"));
 client.on("disconnected", () => setStatus("reconnecting", "Reconnecting…"));
 client.on("synced", () => { setStatus("online", "Online"); void refreshConversations(); });
 window.addEventListener("offline", () => setStatus("reconnecting", "Reconnecting…"));
+// The socket may have survived a short outage without noticing: catch up anyway (synced sets the status back).
+window.addEventListener("online", () => void client.resync());
 
 client.on("msg", (message) => {
   if (message.nickname) names.set(message.from_uid, message.nickname);
@@ -193,11 +195,10 @@ function fill(item: HTMLLIElement, message: Message) {
   meta.className = "meta";
   parts.push(meta);
   item.replaceChildren(...parts);
-  drawMeta(message);
+  drawMeta(message, meta);
 }
 
-function drawMeta(message: Message) {
-  const meta = document.querySelector(`#m-${CSS.escape(message._id)} .meta`);
+function drawMeta(message: Message, meta = document.querySelector(`#m-${CSS.escape(message._id)} .meta`)) {
   if (!meta) return;
   const mine = message.from_uid === client.uid;
   const items: Node[] = [span("time", new Date(message.create_time).toLocaleTimeString())];

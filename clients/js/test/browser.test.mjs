@@ -1,8 +1,7 @@
 // The web chat in Debian's Chromium (playwright-core, never a downloaded browser): two or three users in separate
 // browser contexts against the real local host with generated development secrets (its development sign-in on).
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
@@ -12,24 +11,23 @@ const browserPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const webChat = path.join(repoRoot, "functions/ImFunctions.Local/webchat");
 export const screenshots = path.join(repoRoot, "artifacts/screenshots");
 
-let app, browser, profile;
+let app, browser;
 before(async () => {
   if (!existsSync(browserPath)) throw new Error(`No Chromium at ${browserPath}: run 'apt-get install -y chromium' (tests/run.sh does), or set CHROMIUM_PATH.`);
   if (!existsSync(path.join(webChat, "index.html"))) throw new Error("The web chat is not built: run 'npm run build:web' in clients/js (tests/run.sh does).");
   mkdirSync(screenshots, { recursive: true });
   app = await startApp({ devSecrets: true, WebChat__Path: webChat });
-  profile = mkdtempSync(path.join(tmpdir(), "imf-chromium-"));
+  // launch() gives Chromium a fresh temporary --user-data-dir of its own (and refuses one passed in args).
   browser = await chromium.launch({
     executablePath: browserPath,
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`],
+      "--disable-component-update", "--disable-sync"],
   });
 });
 after(async () => {
   await browser?.close();
   await app?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 let unique = 0;
