@@ -3,14 +3,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ImError, createClient, createUniCloud } from "../dist/index.js";
-import { inbox, signIn, sleep, startApp, startProxy, through, waitFor } from "./support.mjs";
+import { disconnectAll, inbox, signIn, sleep, startApp, startProxy, through, waitFor } from "./support.mjs";
 
 let app;
 before(async () => {
   // Tokens live 30 s and are renewed in their last 28 s: any call 2 s after login carries a newToken.
   app = await startApp({ Auth__TokenLifetime: "00:00:30", Auth__RenewBefore: "00:00:28" });
 });
-after(async () => { await app?.stop(); });
+after(async () => { await disconnectAll(); await app?.stop(); });
 
 const text = (to_uid, body) => ({ to_uid, type: "text", body });
 

@@ -84,9 +84,17 @@ export function signJwt(payload, secret) {
   return unsigned + "." + createHmac("sha256", Buffer.from(secret, "utf8")).update(unsigned).digest("base64url");
 }
 
+const clients = new Set();
+/** Closes every socket a test left open (a failed assertion skips its disconnect): else the file never ends. */
+export async function disconnectAll() {
+  await Promise.all([...clients].map((c) => c.disconnect().catch(() => {})));
+  clients.clear();
+}
+
 /** A signed-in SDK client for a new user; `options` go to createClient. */
 export async function signIn(app, name, options = {}) {
   const client = createClient({ baseUrl: app.baseUrl, ...options });
+  clients.add(client);
   const openid = `${name}-${randomUUID()}`;
   await client.loginWithJWT(app.signJwt({ openid, nickname: name }));
   return client;

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ImError } from "../dist/index.js";
-import { inbox, signIn, startApp, waitFor, when } from "./support.mjs";
+import { disconnectAll, inbox, signIn, startApp, waitFor, when } from "./support.mjs";
 
 let app;
 before(async () => { app = await startApp(); });
-after(async () => { await app?.stop(); });
+after(async () => { await disconnectAll(); await app?.stop(); });
 
 /** Calls a method; a 404 that is the route's (not uni-im-not-found) means the feature is not on this branch. */
 async function callNew(client, method, params) {
