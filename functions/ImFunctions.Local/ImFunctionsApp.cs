@@ -7,9 +7,12 @@ using ImFunctions.Core.Push.LocalHub;
 using ImFunctions.Core.Push.WebPubSub;
 using ImFunctions.Core.Storage;
 using ImFunctions.Local.Hosting;
+using ImFunctions.Local.OpenApi;
 using ImFunctions.Local.Push;
+using ImFunctions.Local.WebChat;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Scalar.AspNetCore;
 
 namespace ImFunctions.Local;
 
@@ -23,6 +26,7 @@ public static class ImFunctionsApp
         configure?.Invoke(builder);
         var config = builder.Configuration;
         var dataDirectory = config["DataDirectory"] ?? "data";
+        var legacyKeyConfigured = config["UniIm:JwtSecret"] is not null;
         var devSecrets = DevSecrets.Apply(config, dataDirectory);
 
         if (config["urls"] is null)
@@ -34,6 +38,7 @@ public static class ImFunctionsApp
 
         builder.Services.AddImFunctions(config, dataDirectory);
         builder.Services.AddImObservability(config);
+        builder.Services.AddOpenApi("v1", openApi => openApi.AddDocumentTransformer<MethodTableDocument>());
         var pushProvider = config["Push:Provider"] ?? "local";
         if (pushProvider == "local")
         {
@@ -49,8 +54,14 @@ public static class ImFunctionsApp
         app.UseMiddleware<ErrorHandling>();
         app.UseStatusCodePages(context => EnvelopeStatusPages.Answer(context.HttpContext));
         app.UseWebSockets();
+        app.MapWebChat();
         MapMethods(app);
         if (pushProvider == "local") app.MapLocalPushHub();
+        app.MapOpenApi();
+        app.MapScalarApiReference(scalar => scalar.WithTitle("ImFunctions API"));
+        // Signing legacy JWTs for any name is only for a machine whose legacy key was generated for it.
+        if (devSecrets is not null && !legacyKeyConfigured && app.Services.GetRequiredService<UniImOptions>().JwtSecret is { Length: > 0 } devKey)
+            app.MapDevSignIn(devKey);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ImFunctions");
         if (devSecrets is not null)
@@ -67,7 +78,6 @@ public static class ImFunctionsApp
     static void MapMethods(WebApplication app)
     {
         var pipeline = app.Services.GetRequiredService<ImPipeline>();
-        app.MapGet("/", () => Results.Text("ImFunctions is running."));
         app.MapGet("/api/health", HealthApi.WriteAsync);
         foreach (var method in pipeline.Methods)
             app.MapPost("/api/" + method.Name, context => pipeline.InvokeAsync(context, method.Name)).WithMetadata(method);

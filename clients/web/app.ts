@@ -1,0 +1,334 @@
+// The web chat: plain DOM over the SDK. Every rule about order, gaps and retries lives in the SDK; this file draws.
+import { createClient, ImError, type Conversation, type ImClient, type Message } from "../js/src/index.js";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const client: ImClient = createClient({ baseUrl: location.origin, appId: "__UNI__WEBCHAT" });
+
+interface Room { conversation_id?: string; to_uid?: string; group_id?: string; title: string }
+let room: Room | undefined;
+let replyTo: Message | undefined;
+const conversations = new Map<string, Conversation>();
+const names = new Map<string, string>();            // uid → nickname
+const peerReadSeq = new Map<string, number>();      // conversation → the peer's read_seq (1:1 receipts)
+const shown = new Map<string, Message>();           // _id → message in the open room
+
+// ---- sign in --------------------------------------------------------------------------------------------------
+$("signin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const name = ($("signin-name") as HTMLInputElement).value.trim();
+  $("signin-error").textContent = "";
+  try {
+    const signIn = await fetch("/dev/signin", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+    if (signIn.status === 404) throw new Error("The development sign-in is off (secrets are configured): sign in through your backend.");
+    const reply = await signIn.json();
+    if (!signIn.ok) throw new Error(reply.errMsg);
+    await client.loginWithJWT(reply.data.signedData);
+    names.set(client.uid!, name);
+    $("me").textContent = "Signed in as " + name;
+    $("signin").hidden = true;
+    $("chat").hidden = false;
+    await refreshConversations();
+    await client.connect();
+  } catch (err) {
+    $("signin-error").textContent = (err as Error).message;
+  }
+});
+
+// ---- realtime -------------------------------------------------------------------------------------------------
+const setStatus = (state: "online" | "reconnecting" | "offline", text: string) => {
+  const status = $("status");
+  status.dataset.state = state;
+  status.textContent = text;
+};
+client.on("connected", () => setStatus("online", "Online"));
+client.on("disconnected", () => setStatus("reconnecting", "Reconnecting…"));
+client.on("synced", () => { setStatus("online", "Online"); void refreshConversations(); });
+window.addEventListener("offline", () => setStatus("reconnecting", "Reconnecting…"));
+// The socket may have survived a short outage without noticing: catch up anyway (synced sets the status back).
+window.addEventListener("online", () => void client.resync());
+
+client.on("msg", (message) => {
+  if (message.nickname) names.set(message.from_uid, message.nickname);
+  if (room && isRoom(message)) {
+    room.conversation_id = message.conversation_id;
+    showMessage(message);
+    void markRead(message.conversation_id, message.seq);
+  }
+  scheduleRefresh();
+});
+client.on("read", (e) => {
+  if (e.user_id === client.uid) return scheduleRefresh(); // another device of mine
+  peerReadSeq.set(e.conversation_id, Math.max(peerReadSeq.get(e.conversation_id) ?? 0, e.read_seq));
+  if (room?.conversation_id === e.conversation_id) for (const m of shown.values()) drawMeta(m);
+});
+client.on("revoke", (e) => {
+  const id = (e.msg_id ?? e._id) as string | undefined;
+  const message = id ? shown.get(id) : undefined;
+  if (message) { message.is_revoke = true; message.body = null; redraw(message); }
+  scheduleRefresh();
+});
+client.on("edit", (e) => {
+  const id = (e.msg_id ?? e._id) as string | undefined;
+  const message = id ? shown.get(id) : undefined;
+  if (message && e.body !== undefined) { message.body = e.body; message.edit_time = e.edit_time ?? Date.now(); redraw(message); }
+});
+client.on("conversation", () => scheduleRefresh());
+client.on("group", () => scheduleRefresh());
+
+const isRoom = (m: Message) => room && (m.conversation_id === room.conversation_id
+  || (!room.conversation_id && !m.group_id && (m.from_uid === room.to_uid || m.to_uid === room.to_uid)));
+
+// ---- conversation list ----------------------------------------------------------------------------------------
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => void refreshConversations(), 100);
+}
+
+async function refreshConversations() {
+  const rows = await client.conversations({ limit: 100 });
+  conversations.clear();
+  const list = $("conversations");
+  list.replaceChildren(...rows.map((row) => {
+    conversations.set(row.id, row);
+    if (row.user_info?.nickname) names.set(row.user_info._id, row.user_info.nickname);
+    const title = titleOf(row);
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.conversation = row.id;
+    button.setAttribute("aria-current", String(room?.conversation_id === row.id));
+    const unread = room?.conversation_id === row.id ? 0 : row.unread_count;
+    button.setAttribute("aria-label", `${title}${unread ? `, ${unread} unread` : ""}: ${row.last_msg_note}`);
+    button.append(span("conversation-name", title), span("conversation-last", row.last_msg_note));
+    if (unread > 0) button.append(span("badge", String(unread)));
+    button.addEventListener("click", () => void openRoom({ conversation_id: row.id, to_uid: row.friend_uid ?? undefined, group_id: row.group_id ?? undefined, title }));
+    item.append(button);
+    return item;
+  }));
+}
+
+const titleOf = (row: Conversation) => row.type === 2
+  ? String(row.group_info?.name ?? "Group " + (row.group_id ?? "").slice(0, 6))
+  : row.user_info?.nickname ?? row.friend_uid ?? row.id;
+
+// ---- a room ---------------------------------------------------------------------------------------------------
+async function openRoom(next: Room) {
+  room = next;
+  replyTo = undefined;
+  $("replying").hidden = true;
+  shown.clear();
+  $("messages").replaceChildren();
+  $("room").hidden = false;
+  $("room-title").textContent = next.title;
+  $("add-members").hidden = !next.group_id;
+  $("room-error").textContent = "";
+  if (next.conversation_id) {
+    const page = await client.history(next.conversation_id);
+    for (const m of page.reverse()) showMessage(m);
+    $("older").hidden = page.length < 30;
+    const last = page.at(-1);
+    if (last) await markRead(next.conversation_id, last.seq);
+  } else {
+    $("older").hidden = true;
+  }
+  await refreshConversations();
+  ($("text") as HTMLInputElement).focus();
+}
+
+$("older").addEventListener("click", async () => {
+  if (!room?.conversation_id) return;
+  const oldest = Math.min(...[...shown.values()].map((m) => m.seq));
+  const page = await client.history(room.conversation_id, oldest, 30);
+  const list = $("messages");
+  for (const m of page) list.prepend(render(m));
+  $("older").hidden = page.length < 30;
+});
+
+async function markRead(conversation_id: string, read_seq: number) {
+  try { await client.api.clearUnreadCount({ conversation_id, read_seq }); } catch { /* the next open marks it again */ }
+}
+
+function showMessage(message: Message) {
+  if (shown.has(message._id)) return redraw(message);
+  $("messages").append(render(message));
+  $("messages").lastElementChild?.scrollIntoView({ block: "end" });
+}
+
+function render(message: Message): HTMLLIElement {
+  shown.set(message._id, message);
+  const item = document.createElement("li");
+  item.id = "m-" + message._id;
+  fill(item, message);
+  return item;
+}
+
+function redraw(message: Message) {
+  shown.set(message._id, message);
+  const item = document.getElementById("m-" + message._id);
+  if (item) fill(item as HTMLLIElement, message);
+}
+
+function fill(item: HTMLLIElement, message: Message) {
+  const mine = message.from_uid === client.uid;
+  item.className = "message" + (mine ? " mine" : "") + (message.type === "system" ? " system" : "") + (message.is_revoke ? " revoked" : "");
+  item.dataset.seq = String(message.seq);
+  item.dataset.id = message._id;
+  const parts: Node[] = [];
+  if (!mine && message.type !== "system") parts.push(span("from", names.get(message.from_uid) ?? message.nickname ?? message.from_uid));
+  const quoted = message.about_msg_id ? shown.get(message.about_msg_id) : undefined;
+  if (message.about_msg_id) {
+    const quote = document.createElement("blockquote");
+    quote.textContent = quoted ? preview(quoted) : "a earlier message";
+    parts.push(quote);
+  }
+  if (message.is_revoke) parts.push(span("text", "This message was revoked"));
+  else if (message.type === "image") {
+    const image = document.createElement("img");
+    const body = message.body as { url?: string } | string;
+    image.src = typeof body === "string" ? body : body?.url ?? "";
+    image.alt = "Image";
+    image.loading = "lazy";
+    parts.push(image);
+  } else parts.push(span("text", preview(message)));
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  parts.push(meta);
+  item.replaceChildren(...parts);
+  drawMeta(message, meta);
+}
+
+function drawMeta(message: Message, meta = document.querySelector(`#m-${CSS.escape(message._id)} .meta`)) {
+  if (!meta) return;
+  const mine = message.from_uid === client.uid;
+  const items: Node[] = [span("time", new Date(message.create_time).toLocaleTimeString())];
+  if (message.edit_time) items.push(span("edited", "edited"));
+  if (mine && !message.group_id && !message.is_revoke) {
+    const read = message.is_read || (peerReadSeq.get(message.conversation_id) ?? 0) >= message.seq;
+    items.push(span("receipt", read ? "Read" : "Sent"));
+  }
+  if (!message.is_revoke && message.type !== "system") {
+    items.push(button("Reply", () => startReply(message)));
+    if (mine) items.push(button("Revoke", () => void revoke(message)));
+  }
+  meta.replaceChildren(...items);
+}
+
+function startReply(message: Message) {
+  replyTo = message;
+  $("replying-text").textContent = preview(message);
+  $("replying").hidden = false;
+  ($("text") as HTMLInputElement).focus();
+}
+$("replying-cancel").addEventListener("click", () => { replyTo = undefined; $("replying").hidden = true; });
+
+async function revoke(message: Message) {
+  try {
+    await client.call("revokeMsg", { msg_id: message._id });
+    message.is_revoke = true;
+    message.body = null;
+    redraw(message);
+  } catch (err) { showError(err); }
+}
+
+$("composer").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (!room) return;
+  const text = $("text") as HTMLInputElement, image = $("image-url") as HTMLInputElement;
+  const target = room.group_id ? { group_id: room.group_id } : { to_uid: room.to_uid! };
+  const about = replyTo ? { about_msg_id: replyTo._id } : {};
+  const drafts = [
+    ...(image.value.trim() ? [{ type: "image", body: { url: image.value.trim() } }] : []),
+    ...(text.value.trim() ? [{ type: "text", body: text.value.trim() }] : []),
+  ];
+  text.value = image.value = "";
+  replyTo = undefined;
+  $("replying").hidden = true;
+  for (const draft of drafts) {
+    try {
+      const sent = await client.sendMsg({ ...target, ...about, ...draft });
+      room.conversation_id = sent.conversation_id;
+      // The sender's own message is not pushed back to this device: draw it from the answer.
+      showMessage({
+        _id: sent._id, conversation_id: sent.conversation_id, seq: sent.seq, create_time: sent.create_time, from_uid: client.uid!,
+        appid: client.options.appId, client_msg_id: sent.client_msg_id, ...target, ...about, ...draft,
+      } as Message);
+    } catch (err) { showError(err); }
+  }
+  scheduleRefresh();
+});
+
+// ---- new chats and groups -------------------------------------------------------------------------------------
+async function uidOf(name: string): Promise<string> {
+  const { uid } = await client.api.getUserIdByExtUid({ ext_uid: "dev-" + name.trim().toLowerCase() });
+  names.set(uid, name.trim());
+  return uid;
+}
+
+$("new-chat").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("new-chat-name") as HTMLInputElement;
+  try {
+    const to_uid = await uidOf(input.value);
+    const existing = [...conversations.values()].find((c) => c.friend_uid === to_uid);
+    await openRoom({ to_uid, conversation_id: existing?.id, title: input.value.trim() });
+    input.value = "";
+  } catch (err) { showError(err, "No user called that has signed in yet."); }
+});
+
+$("new-group").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("new-group-names") as HTMLInputElement;
+  try {
+    const list = input.value.split(",").map((n) => n.trim()).filter(Boolean);
+    const user_ids = await Promise.all(list.map(uidOf));
+    const name = [names.get(client.uid!) ?? "me", ...list].join(", ").slice(0, 30);
+    const created = await client.api.chooseUserIntoGroup({ user_ids, groupInfo: { name } });
+    const group_id = String(created.group_id ?? (created as { _id?: string })._id);
+    input.value = "";
+    await openRoom({ group_id, conversation_id: "group_" + group_id, title: name });
+  } catch (err) { showError(err); }
+});
+
+$("add-members").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("add-members-names") as HTMLInputElement;
+  if (!room?.group_id) return;
+  try {
+    const user_ids = await Promise.all(input.value.split(",").map((n) => n.trim()).filter(Boolean).map(uidOf));
+    await client.api.chooseUserIntoGroup({ group_id: room.group_id, user_ids });
+    input.value = "";
+  } catch (err) { showError(err); }
+});
+
+// ---- bits -----------------------------------------------------------------------------------------------------
+function preview(message: Message): string {
+  if (message.is_revoke) return "This message was revoked";
+  if (typeof message.body === "string") return message.body;
+  if (message.type === "image") return "[image]";
+  if (message.type === "system") return String((message.body as { action?: string })?.action ?? "system");
+  return `[${message.type}]`;
+}
+
+function span(className: string, text: string) {
+  const element = document.createElement("span");
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function button(label: string, onClick: () => void) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = label;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+function showError(err: unknown, notFound?: string) {
+  const e = err as ImError;
+  $("room-error").textContent = e.status === 404 && notFound ? notFound
+    : e.status === 404 && e.errCode !== "uni-im-not-found" ? "This server does not offer that yet." : e.message;
+  if (!$("room").hidden) return;
+  $("signin-error").textContent = $("room-error").textContent;
+}
