@@ -102,7 +102,9 @@ public sealed class SendSystemMsgRequestValidator : AbstractValidator<SendSystem
         RuleFor(r => r.Body).Must(b => b.ValueKind == JsonValueKind.Object || (b.ValueKind == JsonValueKind.String && b.GetString()!.Trim().Length > 0))
             .WithMessage("must be an object or a non-empty string")
             .Must(b => JsonSerializer.SerializeToUtf8Bytes(b, ImJson.Options).Length <= SendSystemMsgRequest.MaxBodyBytes)
-            .WithMessage($"is larger than {SendSystemMsgRequest.MaxBodyBytes} bytes");
+            .WithMessage($"is larger than {SendSystemMsgRequest.MaxBodyBytes} bytes")
+            .Must(b => b.ValueKind != JsonValueKind.Object || b.EnumerateObject().Select(p => p.Name).Distinct().Count() == b.GetPropertyCount())
+            .WithMessage("names a field twice");
         RuleFor(r => r.Action).NotEmpty().MaximumLength(64).When(r => r.Action is not null);
         RuleFor(r => r.ClientMsgId).NotEmpty().MaximumLength(64).When(r => r.ClientMsgId is not null);
         RuleFor(r => r.AppId).NotEmpty().MaximumLength(64).When(r => r.AppId is not null);

@@ -30,7 +30,7 @@ public sealed class MethodFuzzTests
     [OneTimeSetUp]
     public async Task Start()
     {
-        app = await TestApp.StartAsync();
+        app = await TestApp.StartAsync(S2SSigner.Settings);
         client = new RawClient(app);
         (alice, bob) = (await app.LoginAsync(), await app.LoginAsync());
         // History and unread on both sides, so a refused request that wrote anything shows.
@@ -48,31 +48,54 @@ public sealed class MethodFuzzTests
         await app.DisposeAsync();
     }
 
+    /// <summary>Methods whose success ends the caller's session or account: each case gets a caller of its own.</summary>
+    static readonly HashSet<string> EndTheCaller = ["logout", "logoutAll", "deleteAccount"];
+
     [TestCaseSource(nameof(Methods))]
     public async Task Fuzz(string methodName)
     {
         var method = UniImMethods.Create()[methodName];
         var seed = Seed ^ Fnv(methodName);   // per method, so a method added later does not reshuffle the others' cases
         var cases = RequestFuzz.For(method, knownStrings).Sample(CasesPerMethod, new FsCheck.Rnd(seed, 0x9E3779B97F4A7C15), 10);
-        var token = method.Access == Access.User ? alice.Token : null;
+        var caller = alice;
 
-        var state = await SnapshotAsync();
+        var state = await SnapshotAsync(caller);
         var statuses = new SortedDictionary<int, int>();
         for (var i = 0; i < cases.Length; i++)
         {
             var fuzz = cases[i];
-            var reply = await client.SendAsync(HttpMethod.Post, methodName, fuzz.Body, fuzz.ContentType, token);
+            if (EndTheCaller.Contains(methodName))
+            {
+                caller = await app.LoginAsync();
+                (await bob.SendTextAsync(caller.Uid, "hello")).AssertOk();
+                state = await SnapshotAsync(caller);
+            }
+            var reply = await SendAsync(method, fuzz, caller);
             var where = $"{methodName} case {i} of seed {Seed} (IMFUNCTIONS_FUZZ_SEED={Seed} replays it): {fuzz}\n→ {reply.Status} {reply.Body}";
 
             statuses[reply.Status] = statuses.GetValueOrDefault(reply.Status) + 1;
             Assert.That(reply.Status, Is.EqualTo(200).Or.InRange(400, 499), where);
             AssertEnvelope(reply, where);
-            var after = await SnapshotAsync();
-            if (reply.Status >= 400) Assert.That(after, Is.EqualTo(state), "a refused request wrote: " + where);
-            else state = await KeepSomethingUnreadAsync(after);
+            if (reply.Status >= 400) Assert.That(await SnapshotAsync(caller), Is.EqualTo(state), "a refused request wrote: " + where);
+            else if (EndTheCaller.Contains(methodName)) continue;
+            else
+            {
+                // revokeUserTokens may have revoked alice (her uid is a known string): she logs in again, as a user would.
+                if (methodName == "revokeUserTokens") caller = alice = await app.LoginAsync(alice.Openid);
+                state = await KeepSomethingUnreadAsync(await SnapshotAsync(caller));
+            }
         }
         TestContext.Out.WriteLine($"{methodName}, seed {Seed}: " + string.Join(", ", statuses.Select(kv => $"{kv.Key}×{kv.Value}")));
     }
+
+    /// <summary>As the method's caller would: a user method with the caller's token, a server method signed (acting as nobody).</summary>
+    Task<ApiReply> SendAsync(ImMethod method, FuzzCase fuzz, TestUser caller) => method.Access switch
+    {
+        Access.User => client.SendAsync(HttpMethod.Post, method.Name, fuzz.Body, fuzz.ContentType, caller.Token),
+        Access.Server => client.SendAsync(HttpMethod.Post, method.Name, fuzz.Body, fuzz.ContentType,
+            headers: S2SSigner.HeadersFor(HttpMethod.Post, method.Name, fuzz.Body)),
+        _ => client.SendAsync(HttpMethod.Post, method.Name, fuzz.Body, fuzz.ContentType),
+    };
 
     static void AssertEnvelope(ApiReply reply, string where)
     {
@@ -89,8 +112,8 @@ public sealed class MethodFuzzTests
     }
 
     /// <summary>What a write would change: both sides' conversation rows (last_seq, read_seq, unread_count, update_time, last_msg).</summary>
-    async Task<string> SnapshotAsync() =>
-        (await alice.PostAsync("getConversationList")).AssertOk().Data + "\n" + (await bob.PostAsync("getConversationList")).AssertOk().Data;
+    async Task<string> SnapshotAsync(TestUser caller) =>
+        (await caller.PostAsync("getConversationList")).AssertOk().Data + "\n" + (await bob.PostAsync("getConversationList")).AssertOk().Data;
 
     /// <summary>A valid clearUnreadCount may have read everything; a new message from bob keeps the unread check meaningful.</summary>
     async Task<string> KeepSomethingUnreadAsync(string state)
@@ -98,7 +121,7 @@ public sealed class MethodFuzzTests
         var rows = (await alice.PostAsync("getConversationList")).AssertOk().Data;
         if (rows.EnumerateArray().All(r => r.GetProperty("unread_count").GetInt64() > 0)) return state;
         (await bob.SendTextAsync(alice.Uid, "still there?")).AssertOk();
-        return await SnapshotAsync();
+        return await SnapshotAsync(alice);
     }
 
     static ulong Fnv(string text)

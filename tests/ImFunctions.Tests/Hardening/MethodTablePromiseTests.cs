@@ -53,7 +53,7 @@ public sealed class MethodTablePromiseTests
     [OneTimeSetUp]
     public async Task Start()
     {
-        app = await TestApp.StartAsync();
+        app = await TestApp.StartAsync(S2SSigner.Settings);
         client = new RawClient(app);
         logs = CapturedLogs.AttachTo(app);
         (alice, bob) = (await app.LoginAsync(), await app.LoginAsync());
@@ -79,8 +79,17 @@ public sealed class MethodTablePromiseTests
     async Task<string> SnapshotAsync() =>
         (await alice.PostAsync("getConversationList")).AssertOk().Data + "\n" + (await bob.PostAsync("getConversationList")).AssertOk().Data;
 
-    Task<ApiReply> Send(string method, string? body, string? contentType = "application/json", HttpMethod? verb = null, bool withToken = true) =>
-        client.SendAsync(verb ?? HttpMethod.Post, method, body is null ? null : Encoding.UTF8.GetBytes(body), contentType, withToken ? alice.Token : null);
+    /// <summary>As its caller would: a user method with alice's token, a server-to-server method signed over exactly these bytes.</summary>
+    Task<ApiReply> Send(string method, string? body, string? contentType = "application/json", HttpMethod? verb = null, bool withToken = true)
+    {
+        var bytes = body is null ? null : Encoding.UTF8.GetBytes(body);
+        verb ??= HttpMethod.Post;
+        return IsServerMethod(method)
+            ? client.SendAsync(verb, method, bytes, contentType, headers: S2SSigner.HeadersFor(verb, method, bytes))
+            : client.SendAsync(verb, method, bytes, contentType, withToken ? alice.Token : null);
+    }
+
+    static bool IsServerMethod(string method) => Table.Single(m => m.Name == method).Access == Access.Server;
 
     static void AssertField(ApiReply reply, string field) =>
         Assert.That(reply.Body.GetProperty("errMsg").GetString(), Does.StartWith(field), reply.Body.ToString());
@@ -89,9 +98,10 @@ public sealed class MethodTablePromiseTests
     public async Task A_body_over_64_KB_is_413(string method)
     {
         var huge = Encoding.UTF8.GetBytes("{\"pad\":\"" + new string('x', RequestBody.MaxBytes) + "\"}");
-        (await client.SendAsync(HttpMethod.Post, method, huge, "application/json", alice.Token)).AssertError(413, ErrorCodes.TooLarge);
+        var signed = IsServerMethod(method) ? S2SSigner.HeadersFor(HttpMethod.Post, method, huge) : null;
+        (await client.SendAsync(HttpMethod.Post, method, huge, "application/json", alice.Token, signed)).AssertError(413, ErrorCodes.TooLarge);
         // Without a Content-Length the limit holds while reading.
-        (await client.SendAsync(HttpMethod.Post, method, huge, "application/json", alice.Token, chunked: true)).AssertError(413, ErrorCodes.TooLarge);
+        (await client.SendAsync(HttpMethod.Post, method, huge, "application/json", alice.Token, signed, chunked: true)).AssertError(413, ErrorCodes.TooLarge);
     }
 
     [TestCaseSource(nameof(AllMethods))]

@@ -34,11 +34,28 @@ public static class S2SSigner
         ["S2S:Keys:" + SecondKeyId] = SecondKey,
     };
 
-    public static string Sign(string key, string method, string path, string timestamp, string nonce, string actAs, string body)
+    public static string Sign(string key, string method, string path, string timestamp, string nonce, string actAs, string body) =>
+        Sign(key, method, path, timestamp, nonce, actAs, Encoding.UTF8.GetBytes(body));
+
+    public static string Sign(string key, string method, string path, string timestamp, string nonce, string actAs, byte[] body)
     {
-        var bodyHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
+        var bodyHash = Convert.ToHexStringLower(SHA256.HashData(body));
         var canonical = $"{method}\n{path}\n{timestamp}\n{nonce}\n{actAs}\n{bodyHash}";
         return Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(canonical)));
+    }
+
+    /// <summary>The headers that sign exactly <paramref name="body"/> (any bytes, even invalid UTF-8) as a call acting as nobody.</summary>
+    public static Dictionary<string, string> HeadersFor(HttpMethod verb, string apiMethod, byte[]? body)
+    {
+        var (timestamp, nonce) = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(), Guid.NewGuid().ToString("N"));
+        return new()
+        {
+            ["X-ImF-Key-Id"] = KeyId,
+            ["X-ImF-Timestamp"] = timestamp,
+            ["X-ImF-Nonce"] = nonce,
+            ["X-ImF-Act-As"] = "",
+            ["X-ImF-Signature"] = Sign(Key, verb.Method, "/api/" + apiMethod, timestamp, nonce, "", body ?? []),
+        };
     }
 
     public static S2SCall Call(string apiMethod, object body, string actAs = "") =>

@@ -151,11 +151,11 @@ public sealed class TestApp : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(all.Where(kv => kv.Value is not null));
             builder.WebHost.UseUrls(all["urls"]!);
-            var logs = new LogRecorder();
-            builder.Services.AddSingleton(logs);
-            builder.Logging.AddProvider(logs);
+            builder.Services.AddSingleton<LogRecorder>();
             configure?.Invoke(builder);
         });
+        // Added to the built app's factory: the app's own logging setup cannot drop it.
+        app.Services.GetRequiredService<ILoggerFactory>().AddProvider(app.Services.GetRequiredService<LogRecorder>());
         await app.StartAsync();
         return app;
     }
