@@ -40,7 +40,7 @@ public sealed class GroupStoreContractTests(string storeName)
             directory);
         chat = new GroupChat(groups, directory, messenger, pushes, options, TimeProvider.System);
         manager = new GroupManager(groups, directory, chat, users, gateway, pushes, new EventsOff(), new GroupOptions { MaxGroupMembers = 2000 },
-            TimeProvider.System, NullLogger<GroupManager>.Instance);
+            TimeProvider.System, NullLogger<GroupManager>.Instance, (IFriendStore)store);
     }
 
     [OneTimeTearDown]
