@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 
@@ -40,14 +41,20 @@ public sealed class ConversationSettings(IImStore store, IConversationListStore 
     /// <summary>getUnreadCount reads unread rows in pages of this size, as many as there are.</summary>
     const int UnreadPage = 1000;
 
-    public Task<Result<ConversationSettingsView>> SetAsync(User me, string conversationId, SettingsChange change, CancellationToken ct) =>
-        ChangeAsync(me, conversationId, row => row with
+    public async Task<Result<ConversationSettingsView>> SetAsync(User me, string conversationId, SettingsChange change, CancellationToken ct)
+    {
+        // A group's messages never write its members' rows: a hidden group row keeps the group's head instead, and is
+        // listed again once the head passes it. Single rows are unhidden by the message's own row write.
+        var hiddenAt = change.Hidden == true ? await messenger.GroupHeadAsync(conversationId, ct) : null;
+        return await ChangeAsync(me, conversationId, row => row with
         {
             Pinned = change.Pinned ?? row.Pinned,
             Mute = change.Mute ?? row.Mute,
             Hidden = change.Hidden ?? row.Hidden,
+            HiddenSeq = change.Hidden switch { true => hiddenAt, false => null, null => row.HiddenSeq },
             IsStar = change.IsStar ?? row.IsStar,
         }, ct);
+    }
 
     /// <summary>uni-im's "mark as unread": the row counts 1 unread until the owner reads it; read cursors do not move back.</summary>
     public Task<Result<ConversationSettingsView>> MarkUnreadAsync(User me, string conversationId, CancellationToken ct) =>
@@ -82,40 +89,41 @@ public sealed class ConversationSettings(IImStore store, IConversationListStore 
                 return ImError.InvalidParam("cursor", "was made with a different distinguishPinned");
         }
         var query = new ConversationQuery(request.Limit, request.Skip, request.MaxUpdateTime, after, filter);
-        if (!request.DistinguishPinned) return Result<IReadOnlyList<ConversationView>>.Ok(
-            await messenger.ViewsAsync(await lists.QueryConversationsAsync(me.Id, query, ct), ct));
+        var groupRows = await messenger.GroupRowsAsync(me.Id, filter, ct);   // once for both parts
+        if (!request.DistinguishPinned) return Result<IReadOnlyList<ConversationView>>.Ok(await messenger.ListAsync(me.Id, query, groupRows, ct));
 
         // Pinned rows first, then the others, each in the list's order; the cursor says which part it stopped in.
         var views = new List<ConversationView>();
         if (phase != ConversationView.UnpinnedRows)
         {
-            var pinned = await lists.QueryConversationsAsync(me.Id, query with { Pinned = true }, ct);
-            views.AddRange(await messenger.ViewsAsync(pinned, ct, ConversationView.PinnedRows));
+            views.AddRange(await messenger.ListAsync(me.Id, query with { Pinned = true }, groupRows, ct, ConversationView.PinnedRows));
             after = null;
         }
         if (views.Count < request.Limit)
-        {
-            var others = await lists.QueryConversationsAsync(me.Id, query with { Pinned = false, After = after, Limit = request.Limit - views.Count }, ct);
-            views.AddRange(await messenger.ViewsAsync(others, ct, ConversationView.UnpinnedRows));
-        }
+            views.AddRange(await messenger.ListAsync(me.Id, query with { Pinned = false, After = after, Limit = request.Limit - views.Count },
+                groupRows, ct, ConversationView.UnpinnedRows));
         return views;
     }
 
     /// <summary>
-    /// The badge: unread over every conversation that is not muted, hidden (or left), with no cap (uni-im stops at 100
-    /// rows). One query per thousand unread conversations; rows with nothing unread are never returned.
+    /// The badge: unread over every conversation that is not muted, hidden or left, with no cap (uni-im stops at 100
+    /// rows). Single rows: one query per thousand unread conversations; rows with nothing unread are never returned.
+    /// Group rows carry stale cursors, so their unread is derived from their groups (<see cref="Messenger.GroupUnreadAsync"/>).
     /// </summary>
     public async Task<UnreadTotal> UnreadAsync(User me, CancellationToken ct)
     {
+        var groupUnread = messenger.GroupUnreadAsync(me.Id, ct);
         var perConversation = new Dictionary<string, long>(StringComparer.Ordinal);
         string? after = null;
         while (true)
         {
             var rows = await lists.ListUnreadAsync(me.Id, after, UnreadPage, ct);
-            foreach (var row in rows.Where(r => r.UnreadCount > 0)) perConversation[row.ConversationId] = row.UnreadCount;
+            foreach (var row in rows.Where(r => r.UnreadCount > 0 && GroupIds.FromConversation(r.ConversationId) is null))
+                perConversation[row.ConversationId] = row.UnreadCount;
             if (rows.Count < UnreadPage) break;
             after = rows[^1].ListKey;
         }
+        foreach (var (conversationId, unread) in await groupUnread) perConversation[conversationId] = unread;
         return new UnreadTotal(perConversation.Values.Sum(), perConversation);
     }
 

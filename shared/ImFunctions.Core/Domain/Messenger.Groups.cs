@@ -12,6 +12,7 @@ public sealed partial class Messenger
 {
     // Both stores implement the groups port beside the message port (one adapter per store).
     IGroupStore GroupStore => (IGroupStore)store;
+    IConversationListStore ListStore => (IConversationListStore)store;
 
     /// <summary>
     /// Appends a message to its conversation with the next free seq (gap-free, idempotent by id), exactly as a 1:1 send
@@ -47,7 +48,10 @@ public sealed partial class Messenger
             ? VisibleTo(member, messages)
             : messages;
 
-    /// <summary>A group read moves the reader's own cursor (one write) and tells only the reader's devices.</summary>
+    /// <summary>
+    /// A group read moves the reader's own cursor (one write) and tells only the reader's devices. The caller's row
+    /// mirrors the cursor, so lists need no member read for a group read up to its head, and drops a mark-as-unread.
+    /// </summary>
     async Task<Result<ReadCursor>> GroupReadAsync(User me, string groupId, long? readSeq, CancellationToken ct)
     {
         var (memberTask, groupTask) = (GroupStore.GetMemberAsync(groupId, me.Id, ct), GroupStore.GetGroupAsync(groupId, ct));
@@ -64,43 +68,83 @@ public sealed partial class Messenger
             return m with { ReadSeq = upTo };
         }, ct);
         var read = updated?.ReadSeq ?? member.ReadSeq;
+        await store.UpdateConversationAsync(me.Id, conversationId, null, row =>
+        {
+            if (row is null || (row.ReadSeq >= read && !row.MarkedUnread)) return null;
+            moved |= row.MarkedUnread;
+            return row with { ReadSeq = Math.Max(row.ReadSeq, read), MarkedUnread = false };
+        }, ct);
         if (moved) pushes.ToUser(me.Id, PushEvents.Read(conversationId, me.Id, read));
         return new ReadCursor(conversationId, read, Math.Max(0, head - read));
     }
 
+    /// <summary>clearUnreadCount for all, group part: only the group rows with something unread (left ones too) are read.</summary>
     async Task<IReadOnlyList<ReadCursor>> ReadAllGroupsAsync(User me, CancellationToken ct)
     {
-        var rows = await GroupStore.ListGroupRowsAsync(me.Id, GroupDirectory.MaxGroupsPerUser, ct);
+        var groupRows = await GroupRowsAsync(me.Id, ConversationFilter.None, ct);
         var cursors = new List<ReadCursor>();
-        foreach (var row in rows.Where(r => !r.Leave))
+        foreach (var row in (await SettleAsync(groupRows.Rows, groupRows.Groups, ct)).Where(r => r.UnreadCount > 0))
             if ((await GroupReadAsync(me, row.GroupId!, null, ct)).Match<ReadCursor?>(c => c, _ => null) is { } cursor) cursors.Add(cursor);
         return cursors;
     }
 
     /// <summary>
-    /// One page of the list, group rows merged with single rows by activity. A group row's activity is its group's
-    /// (one record per group, written by each send), never a per-member write: the user's group rows (one query) and
-    /// their groups (one batched read) are merged with the single rows' page (one query); cost grows with the page
-    /// and the user's number of groups, never with the groups' sizes.
+    /// The user's group rows (one query) at their groups' activity (one batched read of the groups), for one list or
+    /// badge request. A group's messages never touch its members' rows, so these are the rows' only source of order.
     /// </summary>
-    async Task<(IReadOnlyList<ConversationRow> Rows, IReadOnlyDictionary<string, Group> Groups)> ListWithGroupsAsync(string userId,
-        ConversationPage page, CancellationToken ct)
+    public async Task<GroupRows> GroupRowsAsync(string userId, ConversationFilter filter, CancellationToken ct)
     {
-        var groupRows = await GroupStore.ListGroupRowsAsync(userId, GroupDirectory.MaxGroupsPerUser, ct);
-        if (groupRows.Count == 0) return (await store.ListConversationsAsync(userId, page, ct), new Dictionary<string, Group>());
-
-        var groups = (await GroupStore.GetGroupsAsync(groupRows.Select(r => r.GroupId!).ToList(), ct)).ToDictionary(g => g.Id);
-        // Enough single rows to fill the page whatever the groups' places in it (group rows come back in this query
-        // too, with stale times, and are replaced by their refreshed selves).
-        var singles = await store.ListConversationsAsync(userId,
-            new ConversationPage(page.Skip + page.Limit + groupRows.Count, 0, page.MaxUpdateTime), ct);
-        var merged = singles.Where(r => r.Type != ConversationTypes.Group)
-            .Concat(groupRows.Select(r => WithGroupActivity(r, groups.GetValueOrDefault(r.GroupId!)))
-                .Where(r => r.UpdateTime < (page.MaxUpdateTime ?? long.MaxValue)))
-            .OrderByDescending(r => r.UpdateTime).ThenBy(r => r.Id, StringComparer.Ordinal)
-            .Skip(page.Skip).Take(page.Limit).ToList();
-        return (merged, groups);
+        if (filter.HasFlag(ConversationFilter.Single)) return GroupRows.None;
+        var rows = await GroupStore.ListGroupRowsAsync(userId, GroupDirectory.MaxGroupsPerUser, ct);
+        if (rows.Count == 0) return GroupRows.None;
+        var groups = await GroupsOfAsync(rows, ct);
+        return new GroupRows(rows.Select(r => WithGroupActivity(r, groups.GetValueOrDefault(r.GroupId!))).ToList(), groups);
     }
+
+    /// <summary>
+    /// One page of getConversationList in the list's order (<see cref="ConversationRow.ListKey"/> descending): single
+    /// rows from the list store, which filters them, merged with <paramref name="groupRows"/>, filtered here the same
+    /// way. With g matching group rows, a page needs at most g + limit single rows, whatever its skip; member records
+    /// are read for the group rows on the page (for the unread filter: all matching ones) whose group moved past the
+    /// row's mirrored read cursor. Cost grows with the page and the user's number of groups, never with group sizes.
+    /// </summary>
+    public async Task<IReadOnlyList<ConversationView>> ListAsync(string userId, ConversationQuery query, GroupRows groupRows,
+        CancellationToken ct, char cursorPhase = ConversationView.AllRows)
+    {
+        var filter = query.Filter;
+        IReadOnlyList<ConversationRow> candidates = groupRows.Rows.Where(query.Admits).ToList();
+        if (filter.HasFlag(ConversationFilter.Unread))
+            candidates = (await SettleAsync(candidates, groupRows.Groups, ct)).Where(r => r.UnreadCount > 0).ToList();
+
+        // Rows before position skip hold at least skip - g single rows: start the single rows' query there.
+        var singleSkip = Math.Max(0, query.Skip - candidates.Count);
+        var singles = filter.HasFlag(ConversationFilter.Group) ? [] : await ListStore.QueryConversationsAsync(userId,
+            query with { Filter = filter | ConversationFilter.Single, Skip = singleSkip, Limit = query.Skip - singleSkip + query.Limit }, ct);
+        if (singleSkip > 0 && singles.Count == 0) return [];   // fewer than skip rows in all
+        // Group rows above the first single row fetched sit among the single rows skipped, before this page.
+        var first = singleSkip > 0 ? singles[0].ListKey : null;
+        var above = first is null ? 0 : candidates.Count(r => string.CompareOrdinal(r.ListKey, first) > 0);
+        var page = singles.Concat(first is null ? candidates : candidates.Where(r => string.CompareOrdinal(r.ListKey, first) < 0))
+            .OrderByDescending(r => r.ListKey, StringComparer.Ordinal)
+            .Skip(query.Skip - singleSkip - above).Take(query.Limit).ToList();
+        var settled = filter.HasFlag(ConversationFilter.Unread) ? page : await SettleAsync(page, groupRows.Groups, ct);
+        return await SettledViewsAsync(settled, groupRows.Groups, cursorPhase, ct);
+    }
+
+    /// <summary>
+    /// The badge's group part: derived unread of the group rows that are current, not muted and not hidden. Member
+    /// records are read only for groups that moved past the row's mirrored read cursor (what the user has not read).
+    /// </summary>
+    public async Task<IReadOnlyList<(string ConversationId, long Unread)>> GroupUnreadAsync(string userId, CancellationToken ct)
+    {
+        var groupRows = await GroupRowsAsync(userId, ConversationFilter.None, ct);
+        var counted = groupRows.Rows.Where(r => !r.Leave && !r.Mute && !r.Hidden).ToList();
+        return (await SettleAsync(counted, groupRows.Groups, ct)).Where(r => r.UnreadCount > 0).Select(r => (r.Id, r.UnreadCount)).ToList();
+    }
+
+    /// <summary>setConversation's hidden: a group row remembers its group's head then (null for other conversations).</summary>
+    public async Task<long?> GroupHeadAsync(string conversationId, CancellationToken ct) =>
+        GroupIds.FromConversation(conversationId) is { } groupId ? (await GroupStore.GetGroupAsync(groupId, ct))?.LastSeq ?? 0 : null;
 
     async Task<(IReadOnlyList<ConversationRow> Rows, IReadOnlyDictionary<string, Group> Groups)> OneRowAsync(string userId,
         string conversationId, CancellationToken ct)
@@ -118,7 +162,10 @@ public sealed partial class Messenger
         return ids.Count == 0 ? new Dictionary<string, Group>() : (await GroupStore.GetGroupsAsync(ids, ct)).ToDictionary(g => g.Id);
     }
 
-    /// <summary>A current member's row moves with the group; a left one stays where the member left it.</summary>
+    /// <summary>
+    /// A current member's row moves with the group, and a row hidden at the group's head comes back once the head
+    /// passes it (the group's next message); a left one stays where and as the member left it.
+    /// </summary>
     static ConversationRow WithGroupActivity(ConversationRow row, Group? group) =>
         group is null || row.Leave ? row : row with
         {
@@ -127,20 +174,35 @@ public sealed partial class Messenger
             LastMsg = group.LastMsg,
             LastMsgNote = group.LastMsgNote,
             LastMsgCreateTime = group.LastMsgCreateTime,
+            Hidden = row.Hidden && group.LastSeq <= (row.HiddenSeq ?? 0),
         };
 
-    /// <summary>A group row as listed: unread from the member's cursor (one point read per group row on the page).</summary>
-    async Task<ConversationView> GroupViewAsync(ConversationRow row, IReadOnlyDictionary<string, Group> groups, char cursorPhase,
-        CancellationToken ct)
-    {
-        var member = await GroupStore.GetMemberAsync(row.GroupId!, row.UserId, ct);
-        var group = groups.GetValueOrDefault(row.GroupId!);
-        var head = Math.Min(group?.LastSeq ?? 0, member?.LeaveSeq ?? long.MaxValue);
-        var readSeq = Math.Min(member?.ReadSeq ?? head, head);
-        return ConversationView.From(row with { LastSeq = head, ReadSeq = readSeq }, null, cursorPhase) with
+    /// <summary>
+    /// Group rows with their unread derived: last_seq = the group's head capped at the member's leave, read_seq = the
+    /// member's cursor. A row whose mirrored cursor already reaches the head needs no read of the member record.
+    /// </summary>
+    async Task<IReadOnlyList<ConversationRow>> SettleAsync(IReadOnlyList<ConversationRow> rows, IReadOnlyDictionary<string, Group> groups,
+        CancellationToken ct) =>
+        await Task.WhenAll(rows.Select(async row =>
         {
-            GroupInfo = group is null ? null : GroupInfo.From(group),
-            Leave = row.Leave,
+            if (row.Type != ConversationTypes.Group) return row;
+            var groupHead = groups.GetValueOrDefault(row.GroupId!)?.LastSeq ?? 0;
+            if (row.ReadSeq >= groupHead) return row with { LastSeq = groupHead, ReadSeq = groupHead };
+            var member = await GroupStore.GetMemberAsync(row.GroupId!, row.UserId, ct);
+            var head = Math.Min(groupHead, member?.LeaveSeq ?? long.MaxValue);
+            return row with { LastSeq = head, ReadSeq = Math.Min(member?.ReadSeq ?? head, head) };
+        }));
+
+    static ConversationView GroupView(ConversationRow settled, IReadOnlyDictionary<string, Group> groups, char cursorPhase) =>
+        ConversationView.From(settled, null, cursorPhase) with
+        {
+            GroupInfo = groups.GetValueOrDefault(settled.GroupId!) is { } group ? GroupInfo.From(group) : null,
+            Leave = settled.Leave,
         };
-    }
+}
+
+/// <summary>The user's group rows at their groups' activity, and those groups: read once per list or badge request.</summary>
+public sealed record GroupRows(IReadOnlyList<ConversationRow> Rows, IReadOnlyDictionary<string, Group> Groups)
+{
+    public static readonly GroupRows None = new([], new Dictionary<string, Group>());
 }

@@ -217,24 +217,24 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     public async Task<Result<IReadOnlyList<ConversationView>>> ListConversationsAsync(User me, string? conversationId,
         ConversationPage page, CancellationToken ct)
     {
-        var (rows, groups) = conversationId is null
-            ? await ListWithGroupsAsync(me.Id, page, ct)
-            : await OneRowAsync(me.Id, conversationId, ct);
-        return Result<IReadOnlyList<ConversationView>>.Ok(await ViewsAsync(rows, ct, groups: groups));
+        if (conversationId is null)
+            return Result<IReadOnlyList<ConversationView>>.Ok(await ListAsync(me.Id, new ConversationQuery(page.Limit, page.Skip, page.MaxUpdateTime),
+                await GroupRowsAsync(me.Id, ConversationFilter.None, ct), ct));
+        var (rows, groups) = await OneRowAsync(me.Id, conversationId, ct);
+        return Result<IReadOnlyList<ConversationView>>.Ok(await SettledViewsAsync(await SettleAsync(rows, groups, ct), groups, ConversationView.AllRows, ct));
     }
 
     /// <summary>
     /// Rows as getConversationList returns them: single rows with the peers' profiles (one batched read for cache
-    /// misses), group rows with their group and the member's read cursor.
+    /// misses), group rows, their unread already derived (<see cref="SettleAsync"/>), with their group.
     /// </summary>
-    public async Task<IReadOnlyList<ConversationView>> ViewsAsync(IReadOnlyList<ConversationRow> rows, CancellationToken ct,
-        char cursorPhase = ConversationView.AllRows, IReadOnlyDictionary<string, Group>? groups = null)
+    async Task<IReadOnlyList<ConversationView>> SettledViewsAsync(IReadOnlyList<ConversationRow> rows, IReadOnlyDictionary<string, Group> groups,
+        char cursorPhase, CancellationToken ct)
     {
         var peers = await users.GetManyAsync(rows.Select(r => r.FriendUid).OfType<string>(), ct);
-        groups ??= await GroupsOfAsync(rows, ct);
-        return await Task.WhenAll(rows.Select(r => r.Type == ConversationTypes.Group
-            ? GroupViewAsync(r, groups, cursorPhase, ct)
-            : Task.FromResult(ConversationView.From(r, r.FriendUid is { } f && peers.TryGetValue(f, out var u) ? u.ToPublicProfile() : null, cursorPhase))));
+        return rows.Select(r => r.Type == ConversationTypes.Group
+            ? GroupView(r, groups, cursorPhase)
+            : ConversationView.From(r, r.FriendUid is { } f && peers.TryGetValue(f, out var u) ? u.ToPublicProfile() : null, cursorPhase)).ToList();
     }
 
     public async Task<Result<IReadOnlyList<Message>>> GetHistoryAsync(User me, string conversationId, SeqWindow window,
@@ -318,7 +318,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         for (var skip = 0; skip < maxRows; skip += pageSize)
         {
             var page = await store.ListConversationsAsync(userId, new ConversationPage(pageSize, skip), ct);
-            unread.AddRange(page.Where(r => r.UnreadCount > 0));
+            unread.AddRange(page.Where(r => r.UnreadCount > 0 && r.Type != ConversationTypes.Group));   // groups: ReadAllGroupsAsync
             if (page.Count < pageSize) break;
         }
         return unread;

@@ -92,6 +92,11 @@ public sealed record ConversationRow
     public bool Mute { get; init; }
     /// <summary>Out of the list and the unread total until the conversation's next message.</summary>
     public bool Hidden { get; init; }
+    /// <summary>
+    /// Group rows: the group's last_seq when the owner hid the row. A group's messages never write its members' rows,
+    /// so the list shows the row again once the group's head passes this (its next message). Absent otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? HiddenSeq { get; init; }
     public bool IsStar { get; init; }
     /// <summary>markConversationUnread: counts as unread (at least 1) until the owner next reads it.</summary>
     public bool MarkedUnread { get; init; }

@@ -19,7 +19,8 @@ public sealed record CreatedOrAdded(string GroupId, IReadOnlyList<string> Added)
 /// membership to the push service before answering, then announces the change as a system message.
 /// </summary>
 public sealed class GroupManager(IGroupStore store, GroupDirectory directory, GroupChat chat, UserDirectory users,
-    IPushGateway push, PushDispatcher pushes, IImEvents events, GroupOptions options, TimeProvider clock, ILogger<GroupManager> logger)
+    IPushGateway push, PushDispatcher pushes, IImEvents events, GroupOptions options, TimeProvider clock, ILogger<GroupManager> logger,
+    IFriendStore friends)
 {
     public const int MaxAddPerCall = 499;
     public const string AppAdminRole = "uni-im-admin";
@@ -61,6 +62,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         if (wanted.Where(u => !found.ContainsKey(u)).ToList() is { Count: > 0 } unknown)
             return AddError($"user_ids or admin_uids: users do not exist: {string.Join(",", unknown)}");
 
+        if (groupId is null && await BlockedByAmongAsync(me, wanted, ct) is { } blockedBy) return blockedBy;
         if (groupId is null) return await CreateAsync(me, profile, userIds.Where(u => u != me.Id).Distinct().ToList(),
             adminUids.Where(u => u != me.Id).Distinct().ToList(), found, ct);
 
@@ -73,8 +75,9 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
             return ImError.NoPermission("only the owner may add admins");
         if (await BlacklistedAmongAsync(groupId, wanted, ct) is { } blocked)
             return ImError.NoPermission($"user {blocked} is on this group's blacklist");
+        if (await BlockedByAmongAsync(me, wanted, ct) is { } refused) return refused;
         var joiners = userIds.Distinct().Select(u => (u, GroupRole.Member)).Concat(adminUids.Distinct().Select(u => (u, GroupRole.Admin))).ToList();
-        return await JoinAsync(group.Id, me.Id, joiners, ct) is { } refused ? refused : new CreatedOrAdded(group.Id, wanted);
+        return await JoinAsync(group.Id, me.Id, joiners, ct) is { } notJoined ? notJoined : new CreatedOrAdded(group.Id, wanted);
     }
 
     async Task<Result<CreatedOrAdded>> CreateAsync(User me, GroupProfile? profile, List<string> userIds, List<string> adminUids,
@@ -177,6 +180,20 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// A user who blocked the caller is not put in a group by them (SPEC §10): one point read per user added, in
+    /// parallel. The app's admins (<c>uni-im-admin</c>) moderate groups regardless.
+    /// </summary>
+    async Task<ImError?> BlockedByAmongAsync(User me, IReadOnlyList<string> userIds, CancellationToken ct)
+    {
+        if (me.Role.Contains(AppAdminRole)) return null;
+        var others = userIds.Where(u => u != me.Id).ToList();
+        var blocked = await Task.WhenAll(others.Select(u => friends.IsBlockedAsync(blockerUid: u, blockedUid: me.Id, ct)));
+        return others.Where((_, i) => blocked[i]).FirstOrDefault() is { } blocker
+            ? ImError.NoPermission($"user_ids: user '{blocker}' does not accept being added by you")
+            : null;
     }
 
     async Task<string?> BlacklistedAmongAsync(string groupId, IReadOnlyList<string> userIds, CancellationToken ct)

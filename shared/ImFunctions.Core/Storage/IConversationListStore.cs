@@ -35,4 +35,20 @@ public enum ConversationFilter
 /// <param name="Pinned">Only pinned (true) or only unpinned (false) rows; null for both.</param>
 public sealed record ConversationQuery(
     int Limit, int Skip = 0, long? MaxUpdateTime = null, string? After = null,
-    ConversationFilter Filter = ConversationFilter.None, bool? Pinned = null, bool IncludeHidden = false, bool ExcludeMuted = false);
+    ConversationFilter Filter = ConversationFilter.None, bool? Pinned = null, bool IncludeHidden = false, bool ExcludeMuted = false)
+{
+    /// <summary>
+    /// The stores' conditions in memory, for group rows (whose order and unread come from their group, not the row).
+    /// <see cref="ConversationFilter.Unread"/> is left to the caller: a group row's unread needs its member record.
+    /// </summary>
+    public bool Admits(Domain.ConversationRow row) =>
+        (MaxUpdateTime is not { } max || row.UpdateTime < max)
+        && (After is not { } after || string.CompareOrdinal(row.ListKey, after) < 0)
+        && (IncludeHidden || !row.Hidden)
+        && (!ExcludeMuted || !row.Mute)
+        && (Pinned is not { } pinned || row.Pinned == pinned)
+        && (!Filter.HasFlag(ConversationFilter.Single) || row.Type == Domain.ConversationTypes.Single)
+        && (!Filter.HasFlag(ConversationFilter.Group) || row.Type == Domain.ConversationTypes.Group)
+        && (!Filter.HasFlag(ConversationFilter.Starred) || row.IsStar)
+        && (!Filter.HasFlag(ConversationFilter.HasRemind) || row.RemindMsgIds is { Length: > 0 });
+}

@@ -1,11 +1,11 @@
 using ImFunctions.Core.Domain;
+using ImFunctions.Tests.Groups;
 using ImFunctions.Tests.Support;
 
 namespace ImFunctions.Tests.Api;
 
 /// <summary>
-/// conversation_grade over HTTP, one app per grade: each relationship that can be built before groups are merged
-/// (stranger, friend, customer service, staff). The group cases are in TalkPolicyTests.
+/// conversation_grade over HTTP, one app per grade: stranger, friend, fellow group member, customer service, staff.
 /// </summary>
 public sealed class ConversationGradeApiTests
 {
@@ -40,6 +40,30 @@ public sealed class ConversationGradeApiTests
         (await bob.PostAsync("deleteFriend", new { friend_uid = alice.Uid })).AssertOk();
         (await bob.SendTextAsync(alice.Uid, "a reply is always allowed")).AssertOk();
         (await alice.SendTextAsync(bob.Uid, "and back")).AssertOk();
+    }
+
+    [Test]
+    public async Task Grade_200_lets_fellow_group_members_start_and_checks_the_group_on_the_server()
+    {
+        await using var app = await StartAsync(200);
+        var users = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => app.LoginAsync()));
+        var (owner, alice, bob, leaver, stranger) = (users[0], users[1], users[2], users[3], users[4]);
+        var groupId = await owner.CreateGroupAsync(alice, bob, leaver);
+        (await leaver.PostAsync("quitGroup", new { group_id = groupId })).AssertOk();
+        var strangersGroup = await stranger.CreateGroupAsync(leaver);
+
+        (await alice.SendTextAsync(bob.Uid, "we met in the group")).AssertOk();
+        (await bob.PostAsync("sendMsg", new { to_uid = owner.Uid, appId = "__UNI__TEST", type = "text", body = "hi", chat_source = new { group_id = groupId } }))
+            .AssertOk();
+
+        // chat_source names a group the sender is not in: the server checks membership, not the client's word.
+        (await stranger.PostAsync("sendMsg", new { to_uid = alice.Uid, appId = "__UNI__TEST", type = "text", body = "hi", chat_source = new { group_id = groupId } }))
+            .AssertError(403, ErrorCodes.NoPermission);
+        (await stranger.PostAsync("sendMsg", new { to_uid = alice.Uid, appId = "__UNI__TEST", type = "text", body = "hi", chat_source = new { group_id = strangersGroup } }))
+            .AssertError(403, ErrorCodes.NoPermission);
+        (await leaver.SendTextAsync(alice.Uid, "a past member is a stranger again")).AssertError(403, ErrorCodes.NoPermission);
+        (await stranger.SendTextAsync(leaver.Uid, "a fellow member of my group")).AssertOk();
+        Assert.That((await alice.PostAsync("getConversationList", new { type = "single" })).AssertOk().Data.GetArrayLength(), Is.EqualTo(1), "only bob");
     }
 
     [Test]

@@ -24,6 +24,7 @@ public sealed class GroupStoreContractTests(string storeName)
     GroupDirectory directory = null!;
     GroupChat chat = null!;
     GroupManager manager = null!;
+    Messenger messenger = null!;
 
     [OneTimeSetUp]
     public async Task StartStore()
@@ -36,11 +37,11 @@ public sealed class GroupStoreContractTests(string storeName)
         var gateway = new RecordingPushGateway();
         var pushes = new PushDispatcher(gateway, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
         directory = new GroupDirectory(groups, store, TimeProvider.System);
-        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System,
+        messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System,
             directory);
         chat = new GroupChat(groups, directory, messenger, pushes, options, TimeProvider.System);
         manager = new GroupManager(groups, directory, chat, users, gateway, pushes, new EventsOff(), new GroupOptions { MaxGroupMembers = 2000 },
-            TimeProvider.System, NullLogger<GroupManager>.Instance);
+            TimeProvider.System, NullLogger<GroupManager>.Instance, (IFriendStore)store);
     }
 
     [OneTimeTearDown]
@@ -202,6 +203,61 @@ public sealed class GroupStoreContractTests(string storeName)
         Assert.That(await groups.IsBlacklistedAsync(group.Id, c, default), Is.True);
         await groups.SetBlacklistedAsync(group.Id, c, false, default);
         Assert.That(await groups.IsBlacklistedAsync(group.Id, c, default), Is.False);
+    }
+
+    [Test]
+    public async Task Group_rows_take_their_place_in_the_list_by_their_groups_activity_at_a_cost_independent_of_group_size()
+    {
+        async Task<(User Me, string[] Expected)> InboxAsync(int groupSize)
+        {
+            var (me, owner, peer) = (await NewUserAsync(), await NewUserAsync(), await NewUserAsync());
+            var others = await Task.WhenAll(Enumerable.Range(0, groupSize - 2).Select(_ => NewUserAsync()));
+            var members = others.Select(o => o.Id).Append(me.Id).ToList();
+            var older = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, members, [], default)).GroupId;
+            await Task.Delay(5);
+            var single = Ok(await messenger.SendAsync(peer, new SendMessage(me.Id, null, "__UNI__TEST", "text", JsonSerializer.SerializeToElement("hi")), default));
+            await Task.Delay(5);
+            var newer = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, members, [], default)).GroupId;
+            await Task.Delay(5);
+            Ok(await chat.SendAsync(owner, Text(older, "the older group speaks"), default));
+            return (me, [GroupIds.Conversation(older), GroupIds.Conversation(newer), single.ConversationId]);
+        }
+
+        async Task<(IReadOnlyList<ConversationView> Rows, StoreMeter Cost)> FirstPageAsync(User me)
+        {
+            using var meter = StoreMeter.Start();
+            var rows = await messenger.ListAsync(me.Id, new ConversationQuery(10), await messenger.GroupRowsAsync(me.Id, ConversationFilter.None, default), default);
+            return (rows, meter.Meter);
+        }
+
+        var (small, smallExpected) = await InboxAsync(3);
+        var (large, largeExpected) = await InboxAsync(30);
+        var (smallPage, smallCost) = await FirstPageAsync(small);
+        var (largePage, largeCost) = await FirstPageAsync(large);
+
+        Assert.That(smallPage.Select(r => r.Id), Is.EqualTo(smallExpected));
+        Assert.That(largePage.Select(r => r.Id), Is.EqualTo(largeExpected));
+        Assert.That(smallPage.Select(r => r.UnreadCount), Is.EqualTo(new[] { 2L, 1L, 1L }), "join-group (+ a message), join-group, hi");
+        TestContext.Out.WriteLine($"{storeName}: groups of 3 {smallCost}; groups of 30 {largeCost}");
+        Assert.That((largeCost.PointReads, largeCost.Queries), Is.EqualTo((smallCost.PointReads, smallCost.Queries)));
+
+        // Keyset pages over the merged order, one row at a time, never skip or repeat a row.
+        var paged = new List<string>();
+        string? after = null;
+        var groupRows = await messenger.GroupRowsAsync(small.Id, ConversationFilter.None, default);
+        for (var page = 0; page < 5; page++)
+        {
+            var rows = await messenger.ListAsync(small.Id, new ConversationQuery(1, After: after), groupRows, default);
+            if (rows.Count == 0) break;
+            paged.Add(rows[0].Id);
+            after = rows[0].Cursor[1..];
+        }
+        Assert.That(paged, Is.EqualTo(smallExpected));
+        // Once read, a group row's unread needs no member read: the row mirrors the read cursor.
+        Ok(await messenger.MarkReadAsync(small, null, null, default));
+        var (readPage, readCost) = await FirstPageAsync(small);
+        Assert.That(readPage.Select(r => r.UnreadCount), Is.All.Zero);
+        Assert.That(readCost.PointReads, Is.LessThan(smallCost.PointReads));
     }
 
     static SendMessage Text(string groupId, string text) =>
