@@ -11,6 +11,8 @@ namespace ImFunctions.Bench;
 public static class LoadScenarios
 {
     const string Text = "bench message: the quick brown fox jumps over the lazy dog 0123456789";
+    /// <summary>sendMsg as the app's request log names it (the method, not the path).</summary>
+    public const string SendMethod = "sendMsg";
     static int runIds;
 
     /// <summary>One step's bookkeeping, shared by the generator and the receivers' socket loops.</summary>
@@ -179,7 +181,7 @@ public static class LoadScenarios
             Percentiles.Of(ok.Select(i => Percentiles.Ms(timeline.Done[i] - timeline.Due[i]))),
             finished is null ? Percentiles.Empty : Percentiles.Of(deliveries.Select(i => Percentiles.Ms(timeline.Delivered[i] - timeline.Due[i]))),
             Percentiles.Of(inWindow.Where(i => timeline.Sent[i] != 0).Select(i => Percentiles.Ms(timeline.Sent[i] - timeline.Due[i]))),
-            stats!, await Task.Run(() => AppLog.StoreOps(server.LogPath, logFrom, logTo, "/api/sendMsg")), errorSample);
+            stats!, await Task.Run(() => AppLog.StoreOps(server.LogPath, logFrom, logTo, SendMethod)), errorSample);
     }
 
     static long LogLength(ServerProcess server)
