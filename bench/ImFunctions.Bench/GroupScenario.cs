@@ -26,7 +26,8 @@ public static class GroupScenario
             bench.Log($"  group {size,5}  sends {result.Sends}  store r/q/w per send {ops?.PointReads:0.00}/{ops?.Queries:0.00}/{ops?.Writes:0.00} " +
                       $"(max {ops?.MaxPointReads}/{ops?.MaxWrites})  push calls per send {result.PushCallsPerSend:0.00}  " +
                       $"socket deliveries {result.DeliveriesPerSecond,7:0}/s  lost {s.Lost}  err {s.Errors}  " +
-                      $"last member p50 {s.Deliver.P50:0.0} p99 {s.Deliver.P99:0.0} max {s.Deliver.Max:0.0} ms  cpu srv {s.Window.ServerCpuPercent:0}% other {s.Window.OtherCpuPercent:0}%" +
+                      $"last member p50 {s.Deliver.P50:0.0} p99 {s.Deliver.P99:0.0} max {s.Deliver.Max:0.0} ms  " +
+                      $"cpu srv {s.Window.ServerCpuPercent:0}% gen {s.Window.GeneratorCpuPercent:0}% other {s.Window.OtherCpuPercent:0}%" +
                       (s.ErrorSample is { } e ? $"  first error: {e[..Math.Min(160, e.Length)]}" : ""));
         }
     }
@@ -60,17 +61,32 @@ public static class GroupScenario
             var logFrom = LoadScenarios.LogLength(app.Server);
             var step = await LoadScenarios.SendStepAsync(bench, app.Server, $"{size} members", o.GroupRate, Connections, Build,
                 s => Volatile.Write(ref current, s is null ? null : new Fanout(s, size)));
-            // The log is written off the request path, and pushes leave after the answer: let both land.
-            await Task.Delay(TimeSpan.FromSeconds(o.Smoke ? 0.3 : 1));
-            var calls = AppLog.Calls(app.Server.LogPath, logFrom, LoadScenarios.LogLength(app.Server));
-            var sends = calls.GetValueOrDefault(LoadScenarios.SendMethod);
-            var pushes = calls.Where(c => c.Key.StartsWith("/api/hubs/", StringComparison.Ordinal) && c.Key.EndsWith("/:send", StringComparison.Ordinal)).Sum(c => c.Value);
+            var (sends, pushes) = await CountPushesAsync(app.Server, logFrom);
             return new GroupSend(size, setup.Elapsed.TotalSeconds, sends, sends == 0 ? double.NaN : pushes / (double)sends, step);
         }
         finally
         {
             await Parallel.ForEachAsync(sockets.OfType<PushReceiver>(), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (s, _) => await s.DisposeAsync());
         }
+    }
+
+    /// <summary>
+    /// sendMsg requests and hub REST :send calls logged since <paramref name="logFrom"/>. Pushes leave after the answer,
+    /// one at a time per group, so a big group's may trail the last send by seconds: wait until they stop coming.
+    /// </summary>
+    static async Task<(int Sends, int Pushes)> CountPushesAsync(ServerProcess app, long logFrom)
+    {
+        var (sends, pushes, still) = (0, -1, Stopwatch.StartNew());
+        for (var waited = Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60) && still.Elapsed < TimeSpan.FromSeconds(2); )
+        {
+            await Task.Delay(250);
+            var calls = AppLog.Calls(app.LogPath, logFrom, LoadScenarios.LogLength(app));
+            sends = calls.GetValueOrDefault(LoadScenarios.SendMethod);
+            var now = calls.Where(c => c.Key.StartsWith("/api/hubs/", StringComparison.Ordinal) && c.Key.EndsWith("/:send", StringComparison.Ordinal)).Sum(c => c.Value);
+            if (now != pushes) still.Restart();
+            pushes = now;
+        }
+        return (sends, pushes);
     }
 
     /// <summary>members[0] creates the group, then adds the rest in calls of at most <see cref="GroupManager.MaxAddPerCall"/>.</summary>
