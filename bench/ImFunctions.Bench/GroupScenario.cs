@@ -61,7 +61,7 @@ public static class GroupScenario
             var logFrom = LoadScenarios.LogLength(app.Server);
             var step = await LoadScenarios.SendStepAsync(bench, app.Server, $"{size} members", o.GroupRate, Connections, Build,
                 s => Volatile.Write(ref current, s is null ? null : new Fanout(s, size)));
-            var (sends, pushes) = await CountPushesAsync(app.Server, logFrom);
+            var (sends, pushes) = await CountPushesAsync(app.Server, logFrom, TimeSpan.FromSeconds(o.Smoke ? 0.5 : 2));
             return new GroupSend(size, setup.Elapsed.TotalSeconds, sends, sends == 0 ? double.NaN : pushes / (double)sends, step);
         }
         finally
@@ -74,10 +74,10 @@ public static class GroupScenario
     /// sendMsg requests and hub REST :send calls logged since <paramref name="logFrom"/>. Pushes leave after the answer,
     /// one at a time per group, so a big group's may trail the last send by seconds: wait until they stop coming.
     /// </summary>
-    static async Task<(int Sends, int Pushes)> CountPushesAsync(ServerProcess app, long logFrom)
+    static async Task<(int Sends, int Pushes)> CountPushesAsync(ServerProcess app, long logFrom, TimeSpan quiet)
     {
         var (sends, pushes, still) = (0, -1, Stopwatch.StartNew());
-        for (var waited = Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60) && still.Elapsed < TimeSpan.FromSeconds(2); )
+        for (var waited = Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60) && still.Elapsed < quiet; )
         {
             await Task.Delay(250);
             var calls = AppLog.Calls(app.LogPath, logFrom, LoadScenarios.LogLength(app));
