@@ -11,33 +11,58 @@ public static class AppLog
 {
     public static StoreOps? StoreOps(string path, long from, long to, string method)
     {
-        if (to <= from || !File.Exists(path)) return null;
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        file.Seek(from, SeekOrigin.Begin);
-        var bytes = new byte[to - from];
-        file.ReadExactly(bytes);
         int requests = 0, maxReads = 0, maxWrites = 0;
         long reads = 0, queries = 0, writes = 0;
-        foreach (var line in Encoding.UTF8.GetString(bytes).Split('\n'))
+        foreach (var state in Requests(path, from, to, method))
         {
-            if (!line.Contains(method, StringComparison.Ordinal) || !line.Contains("\"PointReads\"", StringComparison.Ordinal)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var state = doc.RootElement.GetProperty("State");
-                if (state.GetProperty("Method").GetString() != method || state.GetProperty("Status").GetInt32() != 200) continue;
-                var r = state.GetProperty("PointReads").GetInt32();
-                var w = state.GetProperty("Writes").GetInt32();
-                requests++;
-                reads += r;
-                writes += w;
-                queries += state.GetProperty("Queries").GetInt32();
-                maxReads = Math.Max(maxReads, r);
-                maxWrites = Math.Max(maxWrites, w);
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException) { }
+            if (state.GetProperty("Method").GetString() != method || state.GetProperty("Status").GetInt32() != 200) continue;
+            var r = state.GetProperty("PointReads").GetInt32();
+            var w = state.GetProperty("Writes").GetInt32();
+            requests++;
+            reads += r;
+            writes += w;
+            queries += state.GetProperty("Queries").GetInt32();
+            maxReads = Math.Max(maxReads, r);
+            maxWrites = Math.Max(maxWrites, w);
         }
         return requests == 0 ? null
             : new StoreOps(requests, reads / (double)requests, queries / (double)requests, writes / (double)requests, maxReads, maxWrites);
+    }
+
+    /// <summary>Successful requests per route: the app's hub REST calls are logged too, so this counts push calls.</summary>
+    public static Dictionary<string, int> Calls(string path, long from, long to)
+    {
+        var calls = new Dictionary<string, int>();
+        foreach (var state in Requests(path, from, to, null))
+            if (state.GetProperty("Status").GetInt32() is >= 200 and < 300 && state.GetProperty("Method").GetString() is { } method)
+                calls[method] = calls.GetValueOrDefault(method) + 1;
+        return calls;
+    }
+
+    /// <summary>The State of each request line between two log offsets (lines not naming <paramref name="method"/> are skipped unparsed).</summary>
+    static IEnumerable<JsonElement> Requests(string path, long from, long to, string? method)
+    {
+        if (to <= from || !File.Exists(path)) yield break;
+        var bytes = new byte[to - from];
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            file.Seek(from, SeekOrigin.Begin);
+            file.ReadExactly(bytes);
+        }
+        foreach (var line in Encoding.UTF8.GetString(bytes).Split('\n'))
+        {
+            if (method is not null && !line.Contains(method, StringComparison.Ordinal)) continue;
+            if (!line.Contains("\"PointReads\"", StringComparison.Ordinal)) continue;
+            JsonElement state;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                state = doc.RootElement.GetProperty("State").Clone();
+                _ = state.GetProperty("Method");
+                _ = state.GetProperty("Status");
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException) { continue; }
+            yield return state;
+        }
     }
 }

@@ -6,11 +6,11 @@ namespace ImFunctions.Bench;
 /// </summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] Scenarios = ["limit", "send", "connections", "reads", "store", "micro"];
+    public static readonly string[] Scenarios = ["limit", "send", "groups", "connections", "reads", "store", "micro"];
     /// <summary>Parts of "send", runnable alone.</summary>
     public static readonly string[] SendShapes = ["pairs", "hot"];
 
-    public string[] Run { get; init; } = ["limit", "send", "connections", "reads", "store", "micro"];
+    public string[] Run { get; init; } = ["limit", "send", "groups", "connections", "reads", "store", "micro"];
     public bool Smoke { get; init; }
     public string Store { get; init; } = "sqlite";
     /// <summary>The markdown file whose results section is rewritten (null: print only).</summary>
@@ -34,6 +34,10 @@ public sealed record BenchOptions
     /// <summary>Requests waiting for a free connection beyond this are shed and counted as errors (open loop).</summary>
     public int MaxQueued { get; init; } = 20_000;
 
+    // Group send: members per group, and one fixed rate for every size so only the size changes.
+    public int[] GroupSizes { get; init; } = [10, 500, 2000];
+    public double GroupRate { get; init; } = 10;
+
     // Idle sockets.
     public int[] SocketCounts { get; init; } = [1000, 5000, 10000];
 
@@ -48,7 +52,7 @@ public sealed record BenchOptions
     public static BenchOptions Smoke_() => new()
     {
         Smoke = true,
-        Run = ["limit", "send", "connections", "reads", "store"],
+        Run = ["limit", "send", "groups", "connections", "reads", "store"],
         Rates = [100],
         BareRates = [200],
         Warmup = TimeSpan.FromMilliseconds(200),
@@ -56,6 +60,8 @@ public sealed record BenchOptions
         Pairs = 4,
         Connections = 4,
         HotConnections = 4,
+        GroupSizes = [10],
+        GroupRate = 20,
         SocketCounts = [50],
         HistorySizes = [2_000],
         ConversationCounts = [50],
@@ -92,6 +98,8 @@ public sealed record BenchOptions
                 case "--pairs": options = options with { Pairs = int.Parse(Next()) }; break;
                 case "--connections": options = options with { Connections = int.Parse(Next()) }; break;
                 case "--hot-connections": options = options with { HotConnections = int.Parse(Next()) }; break;
+                case "--group-sizes": options = options with { GroupSizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--group-rate": options = options with { GroupRate = double.Parse(Next()) }; break;
                 case "--sockets": options = options with { SocketCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--history": options = options with { HistorySizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--conversations": options = options with { ConversationCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
@@ -110,10 +118,11 @@ public sealed record BenchOptions
     static double[] Numbers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(double.Parse).ToArray();
 
     public const string Usage = """
-        usage: ImFunctions.Bench [all|limit|send|pairs|hot|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
+        usage: ImFunctions.Bench [all|limit|send|pairs|hot|groups|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
                [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
-               [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
+               [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
+               [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
         """;
 }

@@ -11,13 +11,24 @@ namespace ImFunctions.Bench;
 public static class LoadScenarios
 {
     const string Text = "bench message: the quick brown fox jumps over the lazy dog 0123456789";
+    /// <summary>sendMsg as the app's request log names it (the method, not the path).</summary>
+    public const string SendMethod = "sendMsg";
     static int runIds;
 
     /// <summary>One step's bookkeeping, shared by the generator and the receivers' socket loops.</summary>
-    sealed class StepState(int run, OpenLoop.Timeline timeline)
+    internal sealed class StepState(int run, OpenLoop.Timeline timeline)
     {
         public readonly int Run = run;
         public readonly OpenLoop.Timeline Timeline = timeline;
+
+        /// <summary>The request index of a pushed message this step sent (client_msg_id "run.index"), or -1.</summary>
+        public int IndexOf(JsonElement message)
+        {
+            var id = message.TryGetProperty("client_msg_id", out var value) ? value.GetString() : null;
+            var dot = id?.IndexOf('.') ?? -1;
+            if (dot < 0 || !int.TryParse(id.AsSpan(0, dot), out var run) || run != Run) return -1;
+            return int.TryParse(id.AsSpan(dot + 1), out var index) && index < Timeline.Count ? index : -1;
+        }
     }
 
     public static async Task<LoadSeries> BareAsync(Bench bench)
@@ -64,12 +75,7 @@ public static class LoadScenarios
             if (data.GetProperty("event").GetString() != "msg") return;
             var message = data.GetProperty("data");
             if (message.GetProperty("to_uid").GetString() != myUid) return;   // the sender's own copy
-            var id = message.GetProperty("client_msg_id").GetString()!;
-            var dot = id.IndexOf('.');
-            var step = Volatile.Read(ref current);
-            if (step is null || int.Parse(id.AsSpan(0, dot)) != step.Run) return;
-            var index = int.Parse(id.AsSpan(dot + 1));
-            if (index < step.Timeline.Count) step.Timeline.Delivered[index] = arrived;
+            if (Volatile.Read(ref current) is { } step && step.IndexOf(message) is var index and >= 0) step.Timeline.Delivered[index] = arrived;
         }
 
         var listeners = hot ? [senders[0], receivers[0]] : receivers;
@@ -114,7 +120,8 @@ public static class LoadScenarios
         }
     }
 
-    static async Task<LoadStep> SendStepAsync(Bench bench, ServerProcess app, string label, double rate, int connections,
+    /// <summary>A step of sendMsg whose receivers mark <c>Timeline.Delivered</c>; it waits (bounded) for deliveries that trail.</summary>
+    internal static async Task<LoadStep> SendStepAsync(Bench bench, ServerProcess app, string label, double rate, int connections,
         Func<int, int, byte[]> build, Action<StepState?> setCurrent, TimeSpan? length = null)
     {
         var run = Interlocked.Increment(ref runIds);
@@ -179,14 +186,18 @@ public static class LoadScenarios
             Percentiles.Of(ok.Select(i => Percentiles.Ms(timeline.Done[i] - timeline.Due[i]))),
             finished is null ? Percentiles.Empty : Percentiles.Of(deliveries.Select(i => Percentiles.Ms(timeline.Delivered[i] - timeline.Due[i]))),
             Percentiles.Of(inWindow.Where(i => timeline.Sent[i] != 0).Select(i => Percentiles.Ms(timeline.Sent[i] - timeline.Due[i]))),
-            stats!, await Task.Run(() => AppLog.StoreOps(server.LogPath, logFrom, logTo, "/api/sendMsg")), errorSample);
+            stats!, await Task.Run(() => AppLog.StoreOps(server.LogPath, logFrom, logTo, SendMethod)), errorSample);
     }
 
-    static long LogLength(ServerProcess server)
+    internal static long LogLength(ServerProcess server)
     {
         try { return new FileInfo(server.LogPath).Length; } catch (IOException) { return 0; }
     }
 
-    public static string SendBody(string toUid, string clientMsgId) =>
-        $$"""{"to_uid":"{{toUid}}","appId":"{{ImClient.AppId}}","type":"text","body":"{{Text}}","client_msg_id":"{{clientMsgId}}"}""";
+    public static string SendBody(string toUid, string clientMsgId) => SendBody("to_uid", toUid, clientMsgId);
+
+    public static string GroupSendBody(string groupId, string clientMsgId) => SendBody("group_id", groupId, clientMsgId);
+
+    static string SendBody(string audienceField, string audience, string clientMsgId) =>
+        $$"""{"{{audienceField}}":"{{audience}}","appId":"{{ImClient.AppId}}","type":"text","body":"{{Text}}","client_msg_id":"{{clientMsgId}}"}""";
 }

@@ -134,6 +134,28 @@ public static class Reporting
             md.AppendLine();
         }
 
+        if (r.Groups.Count > 0)
+        {
+            var rate = r.Groups[0].Step.OfferedRate;
+            md.AppendLine($"#### Group send — members sending in turn at {rate:N0} msg/s, every member on a socket");
+            md.AppendLine();
+            md.AppendLine("| members | sends | store reads / queries / writes per send (max r / w) | push calls per send | socket deliveries /s | errors | lost | HTTP p50 / p99 ms | last member deliver p50 / p99 / max ms | server CPU | bench CPU (sockets) | other CPU | setup s |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var g in r.Groups)
+            {
+                var s = g.Step;
+                var ops = s.Ops is { } o ? $"{o.PointReads:0.00} / {o.Queries:0.00} / {o.Writes:0.00} ({o.MaxPointReads} / {o.MaxWrites})" : "–";
+                md.AppendLine($"| {g.Members:N0} | {g.Sends} | {ops} | {g.PushCallsPerSend:0.00} | {g.DeliveriesPerSecond:N0} | {s.Errors} | {s.Lost} | " +
+                              $"{F(s.Http.P50)} / {F(s.Http.P99)} | {F(s.Deliver.P50)} / {F(s.Deliver.P99)} / {F(s.Deliver.Max)} | " +
+                              $"{s.Window.ServerCpuPercent:0}% | {s.Window.GeneratorCpuPercent:0}% | {s.Window.OtherCpuPercent:0}% | {g.SetupSeconds:0} |");
+            }
+            md.AppendLine();
+            md.AppendLine("Store operations are the measured window's sendMsg requests (the app's request log); push calls are the hub " +
+                          "REST `:send` calls over the whole step, warm-up included, per sendMsg, counted once they stop coming. *Lost*: messages that did not reach " +
+                          "every member within 3 s of the step's end.");
+            md.AppendLine();
+        }
+
         if (r.Sockets.Count > 0)
         {
             md.AppendLine("#### Idle WebSocket connections");

@@ -38,6 +38,13 @@ public sealed record SeedTiming(string What, long Rows, double Seconds);
 
 public sealed record StoreRate(string Name, string Description, int Concurrency, double OpsPerSecond, Percentiles Latency);
 
+/// <summary>Group send at one size: the constant costs per send (store ops in Step.Ops, push calls) and the fan-out.</summary>
+public sealed record GroupSend(int Members, double SetupSeconds, int Sends, double PushCallsPerSend, LoadStep Step)
+{
+    /// <summary>Messages that reached every member in the measured window, times the members: one socket write each.</summary>
+    public double DeliveriesPerSecond => Step.DeliveredRate * Members;
+}
+
 public sealed record MicroResult(string Name, double MeanNs, double AllocatedBytes);
 
 public sealed class BenchReport
@@ -52,6 +59,7 @@ public sealed class BenchReport
     public List<ReadCase> Reads { get; } = [];
     public List<SeedTiming> Seeding { get; } = [];
     public List<StoreRate> StoreRates { get; } = [];
+    public List<GroupSend> Groups { get; } = [];
     public List<MicroResult> Micro { get; } = [];
     public List<string> Notes { get; } = [];
     public TimeSpan Elapsed { get; set; }
@@ -59,8 +67,10 @@ public sealed class BenchReport
     public LoadSeries? Series(string name) => Load.FirstOrDefault(s => s.Name == name);
 
     /// <summary>Every error the run saw; smoke mode and the CI test require none.</summary>
-    public int TotalErrors => Load.Sum(s => s.Steps.Sum(x => x.Errors + x.Lost)) + Sockets.Sum(s => s.Failed);
+    public int TotalErrors => AllSteps.Sum(x => x.Errors + x.Lost) + Sockets.Sum(s => s.Failed);
     /// <summary>Errors below saturation: a step past the peak is expected to fail some requests, these are not.</summary>
-    public int ErrorsBelowSaturation => Load.Sum(s => s.Steps.Where(x => x.Holds).Sum(x => x.Errors + x.Lost)) + Sockets.Sum(s => s.Failed);
-    public long TotalDelivered => Load.Sum(s => s.Steps.Sum(x => (long)x.Deliver.Count));
+    public int ErrorsBelowSaturation => AllSteps.Where(x => x.Holds).Sum(x => x.Errors + x.Lost) + Sockets.Sum(s => s.Failed);
+    public long TotalDelivered => AllSteps.Sum(x => (long)x.Deliver.Count);
+
+    IEnumerable<LoadStep> AllSteps => Load.SelectMany(s => s.Steps).Concat(Groups.Select(g => g.Step));
 }

@@ -43,6 +43,9 @@ public sealed class ServerProcess : IAsyncDisposable
             ["LocalHub__AccessKey"] = HubAccessKey,
             ["RateLimit__PermitsPerSecond"] = "1000000",
             ["RateLimit__Burst"] = "1000000",
+            // Every bench user logs in from 127.0.0.1: the per-address login limit would refuse the 6th second's logins.
+            ["RateLimit__AddressPermitsPerSecond"] = "1000000",
+            ["RateLimit__AddressBurst"] = "1000000",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
