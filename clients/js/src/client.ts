@@ -165,11 +165,16 @@ export class ImClient {
       this.#resyncAfterReconnect = true;
       this.#emit("disconnected", { reason: e.message?.message });
     });
-    socket.on("server-message", (e) => {
+    // A push to one user arrives as a server message; a push to a chat group (POST /groups/group_<id>/:send) arrives as
+    // a group message, in Azure Web PubSub and the local hub alike. The connection joins those groups from negotiate's
+    // token claims, and the server adds it to groups the user joins while connected: the client never joins itself.
+    const onData = (data: unknown) => {
       // A recovered connection says so with its first replayed message: catch up then as well.
       if (this.#resyncAfterReconnect && this.#connections > 0) void this.resync();
-      this.#onPush(e.message.data as PushPayload);
-    });
+      this.#onPush(data as PushPayload);
+    };
+    socket.on("server-message", (e) => onData(e.message.data));
+    socket.on("group-message", (e) => onData(e.message.data));
     this.#socket = socket;
     await socket.start();
   }
