@@ -1,7 +1,7 @@
 import { WebPubSubClient } from "@azure/web-pubsub-client";
 import { ConversationSync } from "./sync.js";
 import type {
-  Api, ClientEvents, Conversation, Data, Envelope, ErrorEnvelope, Message, MethodName, NewToken, Params, PushPayload,
+  Api, ClientEvents, Conversation, Data, Envelope, ErrorEnvelope, Message, MessageChange, MethodName, NewToken, Params, PushPayload,
 } from "./types.js";
 import { methodNames } from "./types.js";
 
@@ -119,6 +119,19 @@ export class ImClient {
     }
   }
 
+  /**
+   * Revokes a message (revokeMsg needs its conversation too). Everyone in the conversation, this device included,
+   * hears a `revoke` event; the message keeps its seq with `is_revoke: true` and no body.
+   */
+  revokeMsg(message: Pick<Message, "_id" | "conversation_id">): Promise<MessageChange> {
+    return this.call("revokeMsg", { msg_id: message._id, conversation_id: message.conversation_id });
+  }
+
+  /** Changes the body of one's own text, rich-text or code message; the conversation hears an `edit` event. */
+  editMsg(message: Pick<Message, "_id" | "conversation_id">, body: unknown): Promise<MessageChange> {
+    return this.call("editMsg", { msg_id: message._id, conversation_id: message.conversation_id, body });
+  }
+
   /** History, newest first, before a seq (or the newest page). Also starts tracking the conversation. */
   async history(conversation_id: string, before_seq?: number, limit = 30): Promise<Message[]> {
     const page = await this.call("getMsgList", before_seq ? { conversation_id, before_seq, limit } : { conversation_id, limit });
@@ -165,11 +178,16 @@ export class ImClient {
       this.#resyncAfterReconnect = true;
       this.#emit("disconnected", { reason: e.message?.message });
     });
-    socket.on("server-message", (e) => {
+    // A push to one user arrives as a server message; a push to a chat group (POST /groups/group_<id>/:send) arrives as
+    // a group message, in Azure Web PubSub and the local hub alike. The connection joins those groups from negotiate's
+    // token claims, and the server adds it to groups the user joins while connected: the client never joins itself.
+    const onData = (data: unknown) => {
       // A recovered connection says so with its first replayed message: catch up then as well.
       if (this.#resyncAfterReconnect && this.#connections > 0) void this.resync();
-      this.#onPush(e.message.data as PushPayload);
-    });
+      this.#onPush(data as PushPayload);
+    };
+    socket.on("server-message", (e) => onData(e.message.data));
+    socket.on("group-message", (e) => onData(e.message.data));
     this.#socket = socket;
     await socket.start();
   }
@@ -208,10 +226,21 @@ export class ImClient {
     this.#emit("push", push);
     switch (push.event) {
       case "msg": return this.#sync.receive(push.data as Message & { is_hint?: boolean });
-      case "read": case "revoke": case "edit": case "conversation": case "friend":
+      case "edit": return void this.#edited(push.data as Message & { is_hint?: boolean });
+      case "read": case "revoke": case "conversation": case "group": case "friend":
         return this.#emit(push.event, push.data as never);
-      default:
-        if (push.event.startsWith("group")) this.#emit("group", push.data as never);
+    }
+  }
+
+  /** An edited message over 1 KB is pushed as a hint, like a new one: fetch it so `edit` always carries the message. */
+  async #edited(message: Message & { is_hint?: boolean }): Promise<void> {
+    if (!message.is_hint) return this.#emit("edit", message);
+    try {
+      const page = await this.call("getMsgList", { conversation_id: message.conversation_id, after_seq: message.seq - 1, limit: 1 });
+      const full = page.find((m) => m._id === message._id);
+      if (full) this.#emit("edit", full);
+    } catch (e) {
+      this.#emit("error", e as Error);
     }
   }
 

@@ -36,18 +36,56 @@ export interface Message {
   avatar_file?: AvatarFile | null;
 }
 
+export type JoinOption = "freeAccess" | "needPermission" | "disableApply";
+
+/** A chat group as getGroupInfo, getMyGroups and updateGroupInfo answer it (`user_id` is the owner). */
 export interface GroupInfo {
   _id: string;
-  name?: string;
-  introduction?: string;
-  notification?: unknown;
+  user_id: Uid;
+  name: string;
+  introduction: string;
+  notification: string;
   avatar_file?: AvatarFile | null;
-  join_option?: "freeAccess" | "needPermission" | "disableApply" | (string & {});
-  mute_all_members?: boolean;
-  history_visible?: boolean;
+  join_option: JoinOption;
+  mute_all_members: boolean;
+  history_visible: boolean;
+  dissolved: boolean;
+  member_count: number;
+  create_time: EpochMs;
+  update_time: EpochMs;
+}
+
+export type GroupRole = "owner" | "admin" | "member";
+
+export interface GroupMember {
+  group_id: string; user_id: Uid; role: GroupRole; join_seq: number; mute_until?: EpochMs | null; create_time: EpochMs;
+  user_info?: PublicProfile | null;
+}
+
+/** state: 0 pending, 100 accepted, -100 rejected (uni-im's values). */
+export interface JoinGroupRequest { _id: string; group_id: string; user_id: Uid; message?: string | null; state: number; create_time: EpochMs }
+
+/**
+ * The body of a `type: "system"` message (`from_uid: "system"`), written by the server after a change. Group actions:
+ * `join-group {user_id_list, new_member_list}`, `group-exit`/`group-expel {user_id_list}`, `group-dissolved {groupName}`,
+ * `set-group-admin {user_id, addRole, delRole}`, `update-group-info-<field> {updateData}`,
+ * `transfer-group-owner {old_owner_uid, new_owner_uid}`, `mute-group-member {user_id, mute_until}`, each with
+ * `operator_uid`; a legacy backend's sendSystemMsg: `{action (default "notice"), ...its body}` (a string body is `text`).
+ */
+export interface SystemBody {
+  action: string;
+  operator_uid?: Uid;
+  user_id_list?: Uid[];
+  new_member_list?: { group_id: string; user_id: Uid; role: GroupRole }[];
   user_id?: Uid;
-  member_count?: number;
-  create_time?: EpochMs;
+  groupName?: string;
+  updateData?: Record<string, unknown>;
+  old_owner_uid?: Uid;
+  new_owner_uid?: Uid;
+  mute_until?: EpochMs | null;
+  addRole?: string[];
+  delRole?: string[];
+  text?: string;
   [key: string]: unknown;
 }
 
@@ -71,8 +109,13 @@ export interface Conversation {
   mute?: boolean;
   hidden?: boolean;
   is_star?: boolean;
+  /** A group the user has left (or was expelled from): its history stops at the leave. */
   leave?: boolean;
+  /** Messages that mention the user (replies to them count), newest last; has_remind when not empty. */
   remind_msg_ids?: string[];
+  has_remind?: boolean;
+  /** Pass the last row's cursor to getConversationList to read the rows after it. */
+  cursor?: string;
 }
 
 export interface NewToken { token: string; tokenExpired: EpochMs }
@@ -86,6 +129,13 @@ export interface Cursor { cursor?: string }
 export interface Page<T> { items?: T[]; next_cursor?: string | null; [key: string]: unknown }
 
 export interface ReadCursor { conversation_id: string; read_seq: number; unread_count: number }
+
+/** What revokeMsg and editMsg answer: where the message is and its new update_time. */
+export interface MessageChange { _id: string; conversation_id: string; seq: number; update_time: EpochMs }
+
+export interface ConversationSettings {
+  conversation_id: string; pinned: boolean; mute: boolean; hidden: boolean; is_star: boolean; unread_count: number; read_seq: number;
+}
 
 /** Every method: its params and the `data` it answers with. */
 export interface Methods {
@@ -110,43 +160,46 @@ export interface Methods {
   };
   getConversationList: {
     params: {
-      limit?: number; page?: number; maxUpdateTime?: EpochMs; conversation_id?: string;
+      limit?: number; page?: number; maxUpdateTime?: EpochMs; conversation_id?: string; cursor?: string;
       type?: "unread" | "single" | "group" | "is_star" | "has_remind_msg"; distinguishPinned?: boolean;
     };
     data: Conversation[];
   };
   clearUnreadCount: { params: { conversation_id?: string; read_seq?: number }; data: ReadCursor[] };
   negotiate: { params: Record<string, never>; data: { url: string; expire_time: EpochMs } };
-  // §9 groups
+  // §9 groups (docs/api.md "Groups"); a group's conversation_id is "group_<group_id>"
   chooseUserIntoGroup: {
     params: {
       group_id?: string;
-      groupInfo?: { name?: string; introduction?: string; avatar_file?: AvatarFile; join_option?: GroupInfo["join_option"] };
+      groupInfo?: { name?: string; introduction?: string; avatar_file?: AvatarFile; join_option?: JoinOption };
       user_ids: Uid[]; admin_uids?: Uid[];
     };
-    data: { group_id: string; [key: string]: unknown };
+    data: { group_id: string; added: Uid[] };
   };
   getGroupInfo: { params: { group_id: string }; data: GroupInfo };
-  getGroupMembers: { params: { group_id: string; cursor?: string; limit?: number }; data: unknown };
-  getMyGroups: { params: Cursor; data: unknown };
+  getGroupMembers: { params: { group_id: string; cursor?: Uid; limit?: number }; data: GroupMember[] };
+  getMyGroups: { params: { cursor?: string; limit?: number }; data: GroupInfo[] };
   updateGroupInfo: {
     params: {
       group_id: string; name?: string; avatar_file?: AvatarFile; introduction?: string; notification?: string;
-      join_option?: GroupInfo["join_option"]; mute_all_members?: boolean; history_visible?: boolean;
+      join_option?: JoinOption; mute_all_members?: boolean; history_visible?: boolean;
     };
-    data: unknown;
+    data: GroupInfo;
   };
-  applyJoinGroup: { params: { group_id: string; message?: string }; data: { is_pass: boolean } };
-  getJoinGroupRequests: { params: { group_id?: string }; data: unknown };
-  handleJoinGroupRequest: { params: { request_id: string; accept: boolean }; data: unknown };
-  quitGroup: { params: { group_id: string }; data: unknown };
-  expelGroupMember: { params: { group_id: string; user_id: Uid; block?: boolean }; data: unknown };
-  dissolveGroup: { params: { group_id: string }; data: unknown };
-  transferGroupOwner: { params: { group_id: string; user_id: Uid }; data: unknown };
-  setGroupAdmin: { params: { group_id: string; user_id: Uid; admin: boolean }; data: unknown };
-  muteGroupMember: { params: { group_id: string; user_id: Uid; until: EpochMs | null }; data: unknown };
-  addToGroupMenberBlackList: { params: { group_id: string; user_id: Uid }; data: unknown };
-  removeFromGroupBlackList: { params: { group_id: string; user_id: Uid }; data: unknown };
+  applyJoinGroup: { params: { group_id: string; message?: string }; data: { is_pass: boolean; request_id?: string } };
+  getJoinGroupRequests: { params: { group_id?: string }; data: JoinGroupRequest[] };
+  handleJoinGroupRequest: { params: { request_id: string; accept: boolean }; data: { request_id: string; state: number } };
+  quitGroup: { params: { group_id: string }; data: { group_id: string } };
+  expelGroupMember: { params: { group_id: string; user_id: Uid; block?: boolean }; data: { group_id: string; user_id: Uid } };
+  dissolveGroup: { params: { group_id: string }; data: { group_id: string } };
+  transferGroupOwner: { params: { group_id: string; user_id: Uid }; data: { group_id: string; user_id: Uid } };
+  setGroupAdmin: { params: { group_id: string; user_id: Uid; admin: boolean }; data: { group_id: string; user_id: Uid; role: GroupRole } };
+  muteGroupMember: {
+    params: { group_id: string; user_id: Uid; until: EpochMs | null };
+    data: { group_id: string; user_id: Uid; mute_until: EpochMs | null };
+  };
+  addToGroupMenberBlackList: { params: { group_id: string; user_id: Uid }; data: { group_id: string; user_id: Uid; blacklisted: boolean } };
+  removeFromGroupBlackList: { params: { group_id: string; user_id: Uid }; data: { group_id: string; user_id: Uid; blacklisted: boolean } };
   // §10 friends and blocks
   addFriendInvite: { params: { to_uid: Uid; message?: string }; data: unknown };
   getFriendInvites: { params: { box: "received" | "sent"; cursor?: string }; data: unknown };
@@ -158,16 +211,23 @@ export interface Methods {
   blockUser: { params: { user_id: Uid }; data: unknown };
   unblockUser: { params: { user_id: Uid }; data: unknown };
   getBlockList: { params: Cursor; data: unknown };
-  // §11 message lifecycle
-  revokeMsg: { params: { msg_id: string }; data: unknown };
-  editMsg: { params: { msg_id: string; body: unknown }; data: unknown };
-  removeRemindMsgId: { params: { conversation_id: string; msg_id: string }; data: unknown };
-  getMsgReadInfo: { params: { conversation_id: string; seq: number }; data: { read_count: number; unread_count: number; readers?: Uid[] } };
-  searchMessages: { params: { keyword: string; conversation_id?: string; before?: EpochMs; limit?: number }; data: Message[] };
-  searchConversations: { params: { keyword: string }; data: Conversation[] };
+  // §11 message lifecycle (docs/api.md "Messages: types, replies, mentions, revoke, edit, search")
+  revokeMsg: { params: { msg_id: string; conversation_id: string }; data: MessageChange };
+  editMsg: { params: { msg_id: string; conversation_id: string; body: unknown }; data: MessageChange };
+  /** 1 when the id was removed from the caller's row, 0 when it was not there. */
+  removeRemindMsgId: { params: { conversation_id: string; msg_id: string }; data: number };
+  getMsgReadInfo: { params: { conversation_id: string; seq: number }; data: { read_count: number; unread_count: number; readers: Uid[] } };
+  searchMessages: {
+    params: { keyword: string; conversation_id?: string; before?: EpochMs; limit?: number };
+    data: { list: Message[]; next_before: EpochMs | null };
+  };
+  searchConversations: { params: { keyword: string; limit?: number }; data: Conversation[] };
   // §12 conversation settings
-  setConversation: { params: { conversation_id: string; pinned?: boolean; mute?: boolean; hidden?: boolean; is_star?: boolean }; data: unknown };
-  markConversationUnread: { params: { conversation_id: string }; data: unknown };
+  setConversation: {
+    params: { conversation_id: string; pinned?: boolean; mute?: boolean; hidden?: boolean; is_star?: boolean };
+    data: ConversationSettings;
+  };
+  markConversationUnread: { params: { conversation_id: string }; data: ConversationSettings };
   getUnreadCount: { params: Record<string, never>; data: { unreadCount: number; unreadCountObj: Record<string, number> } };
   // §14 accounts
   logout: { params: Record<string, never>; data: unknown };
@@ -203,20 +263,29 @@ export interface MessageHint {
   is_hint: true; _id: string; conversation_id: string; seq: number; from_uid: Uid; type: MessageType; preview: string; create_time: EpochMs;
 }
 export interface ReadEvent { conversation_id: string; user_id: Uid; read_seq: number }
-export interface RevokeEvent { conversation_id: string; msg_id?: string; _id?: string; seq?: number; [key: string]: unknown }
-export interface EditEvent { conversation_id: string; msg_id?: string; _id?: string; body?: unknown; edit_time?: EpochMs; [key: string]: unknown }
-export interface ConversationEvent { conversation_id?: string; id?: string; [key: string]: unknown }
-export interface GroupEvent { group_id: string; action?: string; [key: string]: unknown }
-export interface FriendEvent { action?: string; [key: string]: unknown }
+/** A message was revoked (by its sender, a group's owner or admin, or an uni-im-admin): where it was, never its body. */
+export interface RevokeEvent {
+  _id: string; conversation_id: string; seq: number; from_uid: Uid; revoked_by: Uid; update_time: EpochMs; is_revoke: true;
+}
+/** Settings of one of the user's own conversation rows changed on another device (setConversation, markConversationUnread). */
+export type ConversationEvent = ConversationSettings;
+/**
+ * Join requests and their outcome, to the users concerned: `join_request` to a group's owner and admins,
+ * `join_request_handled` to the applicant. Everything else about groups arrives as `system` messages (SystemBody).
+ */
+export interface GroupEvent { action: "join_request" | "join_request_handled" | (string & {}); data: Record<string, unknown> }
+export interface FriendEvent { action: string; [key: string]: unknown }
 
-export interface PushPayload { type: "im"; event: string; data: unknown }
+/** `is_mention` marks a msg (or edit) that mentions someone: it should get through a muted conversation to them. */
+export interface PushPayload { type: "im"; event: string; data: unknown; is_mention?: boolean }
 
 /** What `client.on(...)` delivers. `msg` is ordered and deduplicated per conversation; the rest pass through. */
 export interface ClientEvents {
   msg: Message;
   read: ReadEvent;
   revoke: RevokeEvent;
-  edit: EditEvent;
+  /** The message as now stored after editMsg (a large one is fetched first, as for msg). */
+  edit: Message;
   conversation: ConversationEvent;
   group: GroupEvent;
   friend: FriendEvent;

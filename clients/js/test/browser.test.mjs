@@ -5,7 +5,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { repoRoot, startApp, when } from "./support.mjs";
+import { repoRoot, startApp } from "./support.mjs";
 
 const browserPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const webChat = path.join(repoRoot, "functions/ImFunctions.Local/webchat");
@@ -83,7 +83,7 @@ test("A messages B: B sees it live with an unread badge, opens it, and A sees th
   await b.context.close();
 });
 
-test("B replies with a quote", when("reply"), async () => {
+test("B replies with a quote", async () => {
   const { a, b } = await pair();
   await send(a, "Lunch at noon?");
   await conversationButton(b, a.name).click();
@@ -96,7 +96,7 @@ test("B replies with a quote", when("reply"), async () => {
   await b.context.close();
 });
 
-test("A revokes a message and it disappears from B's screen", when("revoke"), async () => {
+test("A revokes a message and it disappears from B's screen", async () => {
   const { a, b } = await pair();
   await send(a, "This was a mistake");
   await conversationButton(b, a.name).click();
@@ -108,7 +108,7 @@ test("A revokes a message and it disappears from B's screen", when("revoke"), as
   await b.context.close();
 });
 
-test("a group of three exchanges messages", when("groups"), async () => {
+test("a group of three exchanges messages", async () => {
   const a = await signIn("alice"), b = await signIn("bob"), c = await signIn("carol");
   await a.page.getByPlaceholder("Group with: bob, carol").fill(b.name);
   await a.page.getByRole("button", { name: "Group", exact: true }).click();

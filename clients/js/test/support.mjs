@@ -2,7 +2,7 @@
 // the way a legacy backend does, and cuts connections through a TCP proxy.
 import { spawn } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,13 +13,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, "../../..");
 export const appDll = process.env.IMF_APP_DLL
   ?? path.join(repoRoot, "functions/ImFunctions.Local/bin/Release/net10.0/ImFunctions.Local.dll");
-
-/** Features that arrive with other branches; tests/features.json switches their tests from `todo` to counting. */
-export const features = JSON.parse(readFileSync(path.join(here, "features.json"), "utf8"));
-/** Options for a test of a feature: counts when the feature is on, runs as `todo` (reported, not counted) when off. */
-export const when = (feature) => features[feature]
-  ? {}
-  : { todo: `needs '${feature}' (not merged into this branch yet): set "${feature}": true in clients/js/test/features.json` };
 
 export async function freePort() {
   const server = net.createServer();
