@@ -119,7 +119,7 @@ public sealed partial class Messenger
     }
 
     /// <summary>A current member's row moves with the group; a left one stays where the member left it.</summary>
-    static ConversationRow WithGroupActivity(ConversationRow row, Group? group) =>
+    internal static ConversationRow WithGroupActivity(ConversationRow row, Group? group) =>
         group is null || row.Leave ? row : row with
         {
             UpdateTime = Math.Max(row.UpdateTime, group.UpdateTime),
@@ -141,6 +141,7 @@ public sealed partial class Messenger
         {
             GroupInfo = group is null ? null : GroupInfo.From(group),
             Leave = row.Leave,
+            RemindMsgIds = GroupMentions.RemindMsgIds(group, member),
         };
     }
 }

@@ -34,6 +34,13 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         SendAsync(me, request, fromSystem: false, ct);
 
     /// <summary>
+    /// What a client's send stores beyond its request (filled card, forwarded copies, reply check, mentions), for 1:1
+    /// and group sends alike; the body has passed <see cref="MessageBodyRules.Validate"/>. Nothing is written here.
+    /// </summary>
+    public Task<Result<ComposedMessage>> ComposeAsync(User me, ComposeTarget target, SendMessage request, CancellationToken ct) =>
+        composer.ComposeAsync(me, target, request, ct);
+
+    /// <summary>
     /// A <c>system</c> message from the operator's backend (sendSystemMsg): the same seq, idempotency, push and
     /// event path as a user's message, without talk rules or the before-send hook, and with no row for the sender.
     /// </summary>
@@ -81,7 +88,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         var composed = new ComposedMessage(request.Body, null);
         if (!fromSystem)
         {
-            var composing = await composer.ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
+            var composing = await ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
             if (composing.Error is not null) return composing.Error;
             composed = composing.Match(c => c, _ => null!);
         }

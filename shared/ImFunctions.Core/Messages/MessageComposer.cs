@@ -88,18 +88,22 @@ public sealed class MessageComposer(IImStore store, UserDirectory users, IGroupM
             if (mine is not { IsCurrent: true, Role: GroupRole.Owner or GroupRole.Admin })
                 return ImError.NoPermission("call_uid: only the group's owner and admins may mention everyone (__ALL)");
         }
-        foreach (var uid in uids.Where(u => u != MentionAll))
-            if (await groups.GetMemberAsync(groupId, uid, ct) is not { IsCurrent: true })
-                return ImError.InvalidParam("call_uid", $"'{uid}' is not a member of this group");
+        // One batched read whatever the number named (at most MaxMentions).
+        var named = uids.Where(u => u != MentionAll).ToList();
+        var current = (await groups.GetMembersAsync(groupId, named, ct)).Where(m => m.IsCurrent).Select(m => m.UserId).ToHashSet();
+        if (named.FirstOrDefault(u => !current.Contains(u)) is { } outsider)
+            return ImError.InvalidParam("call_uid", $"'{outsider}' is not a member of this group");
         return uids;
     }
 
-    /// <summary>Single chats show both sides everything; a group member sees what was sent while they were a member.</summary>
+    /// <summary>
+    /// Single chats show both sides everything; a group member sees what was sent up to their leave, and before their
+    /// join only when the group's history was visible then.
+    /// </summary>
     async Task<bool> CanSeeAsync(string uid, ComposeTarget target, Message message, CancellationToken ct)
     {
         if (target.GroupId is not { } groupId) return message.ConversationId == target.ConversationId;
-        var member = await groups.GetMemberAsync(groupId, uid, ct);
-        return member is not null && message.Seq <= (member.LeaveSeq ?? long.MaxValue);
+        return await groups.GetMemberAsync(groupId, uid, ct) is { } member && member.CanSee(message.Seq);
     }
 
     /// <summary>A contact card names a real user; the server writes the name so a client cannot forge it.</summary>
