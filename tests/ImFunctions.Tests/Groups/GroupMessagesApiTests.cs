@@ -132,6 +132,24 @@ public sealed class GroupMessagesApiTests
     }
 
     [Test]
+    public async Task A_reply_to_a_system_message_or_to_someone_who_left_is_sent_and_reminds_nobody()
+    {
+        var (owner, bob, carol) = (await app.LoginAsync(), await app.LoginAsync(), await app.LoginAsync());
+        var groupId = await owner.CreateGroupAsync(bob, carol);
+        var joined = (await owner.HistoryAsync(groupId)).First(m => m.GetProperty("from_uid").GetString() == "system");
+        var farewell = (await carol.SayAsync(groupId, "bye all")).AssertOk().Data;
+        (await carol.PostAsync("quitGroup", new { group_id = groupId })).AssertOk();
+
+        var toSystem = (await SendAsync(bob, groupId, "text", "welcome!", new { about_msg_id = Id(joined) })).AssertOk().Data;
+        var toLeaver = (await SendAsync(bob, groupId, "text", "bye carol", new { about_msg_id = Id(farewell) })).AssertOk().Data;
+
+        var history = await owner.HistoryAsync(groupId);
+        foreach (var sent in new[] { toSystem, toLeaver })
+            Assert.That(history.Single(m => Id(m) == Id(sent)).TryGetProperty("call_uid", out _), Is.False);
+        Assert.That(await RemindsAsync(carol, groupId), Is.Empty);
+    }
+
+    [Test]
     public async Task A_forward_copies_only_group_messages_the_forwarder_can_see()
     {
         var (owner, bob, newcomer, friend) = (await app.LoginAsync(), await app.LoginAsync(), await app.LoginAsync(), await app.LoginAsync());
