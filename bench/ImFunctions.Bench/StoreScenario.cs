@@ -191,5 +191,9 @@ public static class StoreScenario
 sealed class NoGroups : IGroupMembership
 {
     public Task<GroupMember?> GetMemberAsync(string groupId, string uid, CancellationToken ct) => Task.FromResult<GroupMember?>(null);
+    public Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, IReadOnlyCollection<string> uids, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<GroupMember>>([]);
     public Task<bool> ShareAGroupAsync(string uidA, string uidB, CancellationToken ct) => Task.FromResult(false);
+    public Task<int> ForgetMentionAsync(string groupId, IReadOnlyCollection<string> uids, string messageId, CancellationToken ct) => Task.FromResult(0);
+    public Task<bool> ReflectMessageChangeAsync(Message changed, CancellationToken ct) => Task.FromResult(false);
 }

@@ -115,6 +115,9 @@ public sealed partial class Messenger
         IReadOnlyList<ConversationRow> candidates = groupRows.Rows.Where(query.Admits).ToList();
         if (filter.HasFlag(ConversationFilter.Unread))
             candidates = (await SettleAsync(candidates, groupRows.Groups, ct)).Where(r => r.UnreadCount > 0).ToList();
+        // A group row's reminders live on its member record and group (GroupMentions), never on the row.
+        if (filter.HasFlag(ConversationFilter.HasRemind))
+            candidates = (await SettleAsync(candidates, groupRows.Groups, ct, reminders: true)).Where(r => r.RemindMsgIds is { Length: > 0 }).ToList();
 
         // Rows before position skip hold at least skip - g single rows: start the single rows' query there.
         var singleSkip = Math.Max(0, query.Skip - candidates.Count);
@@ -127,7 +130,7 @@ public sealed partial class Messenger
         var page = singles.Concat(first is null ? candidates : candidates.Where(r => string.CompareOrdinal(r.ListKey, first) < 0))
             .OrderByDescending(r => r.ListKey, StringComparer.Ordinal)
             .Skip(query.Skip - singleSkip - above).Take(query.Limit).ToList();
-        var settled = filter.HasFlag(ConversationFilter.Unread) ? page : await SettleAsync(page, groupRows.Groups, ct);
+        var settled = await SettleAsync(page, groupRows.Groups, ct, reminders: true);
         return await SettledViewsAsync(settled, groupRows.Groups, cursorPhase, ct);
     }
 
@@ -166,7 +169,7 @@ public sealed partial class Messenger
     /// A current member's row moves with the group, and a row hidden at the group's head comes back once the head
     /// passes it (the group's next message); a left one stays where and as the member left it.
     /// </summary>
-    static ConversationRow WithGroupActivity(ConversationRow row, Group? group) =>
+    internal static ConversationRow WithGroupActivity(ConversationRow row, Group? group) =>
         group is null || row.Leave ? row : row with
         {
             UpdateTime = Math.Max(row.UpdateTime, group.UpdateTime),
@@ -179,18 +182,26 @@ public sealed partial class Messenger
 
     /// <summary>
     /// Group rows with their unread derived: last_seq = the group's head capped at the member's leave, read_seq = the
-    /// member's cursor. A row whose mirrored cursor already reaches the head needs no read of the member record.
+    /// member's cursor. Without <paramref name="reminders"/>, a row whose mirrored cursor already reaches the head needs
+    /// no read of the member record (the badge, the unread filter); rows shown on a page read it for the member's
+    /// reminders (mentions by uid stay after reading, so the cursor cannot tell).
     /// </summary>
     async Task<IReadOnlyList<ConversationRow>> SettleAsync(IReadOnlyList<ConversationRow> rows, IReadOnlyDictionary<string, Group> groups,
-        CancellationToken ct) =>
+        CancellationToken ct, bool reminders = false) =>
         await Task.WhenAll(rows.Select(async row =>
         {
             if (row.Type != ConversationTypes.Group) return row;
-            var groupHead = groups.GetValueOrDefault(row.GroupId!)?.LastSeq ?? 0;
-            if (row.ReadSeq >= groupHead) return row with { LastSeq = groupHead, ReadSeq = groupHead };
+            var group = groups.GetValueOrDefault(row.GroupId!);
+            var groupHead = group?.LastSeq ?? 0;
+            if (!reminders && row.ReadSeq >= groupHead) return row with { LastSeq = groupHead, ReadSeq = groupHead };
             var member = await GroupStore.GetMemberAsync(row.GroupId!, row.UserId, ct);
             var head = Math.Min(groupHead, member?.LeaveSeq ?? long.MaxValue);
-            return row with { LastSeq = head, ReadSeq = Math.Min(member?.ReadSeq ?? head, head) };
+            return row with
+            {
+                LastSeq = head,
+                ReadSeq = Math.Min(member?.ReadSeq ?? head, head),
+                RemindMsgIds = reminders ? GroupMentions.RemindMsgIds(group, member) : row.RemindMsgIds,
+            };
         }));
 
     static ConversationView GroupView(ConversationRow settled, IReadOnlyDictionary<string, Group> groups, char cursorPhase) =>

@@ -34,6 +34,13 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         SendAsync(me, request, fromSystem: false, ct);
 
     /// <summary>
+    /// What a client's send stores beyond its request (filled card, forwarded copies, reply check, mentions), for 1:1
+    /// and group sends alike; the body has passed <see cref="MessageBodyRules.Validate"/>. Nothing is written here.
+    /// </summary>
+    public Task<Result<ComposedMessage>> ComposeAsync(User me, ComposeTarget target, SendMessage request, CancellationToken ct) =>
+        composer.ComposeAsync(me, target, request, ct);
+
+    /// <summary>
     /// A <c>system</c> message from the operator's backend (sendSystemMsg): the same seq, idempotency, push and
     /// event path as a user's message, without talk rules or the before-send hook, and with no row for the sender.
     /// </summary>
@@ -81,7 +88,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         var composed = new ComposedMessage(request.Body, null);
         if (!fromSystem)
         {
-            var composing = await composer.ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
+            var composing = await ComposeAsync(me, new ComposeTarget(conversationId, toUid, null, senderRow is not null), request, ct);
             if (composing.Error is not null) return composing.Error;
             composed = composing.Match(c => c, _ => null!);
         }
@@ -221,13 +228,18 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             return Result<IReadOnlyList<ConversationView>>.Ok(await ListAsync(me.Id, new ConversationQuery(page.Limit, page.Skip, page.MaxUpdateTime),
                 await GroupRowsAsync(me.Id, ConversationFilter.None, ct), ct));
         var (rows, groups) = await OneRowAsync(me.Id, conversationId, ct);
-        return Result<IReadOnlyList<ConversationView>>.Ok(await SettledViewsAsync(await SettleAsync(rows, groups, ct), groups, ConversationView.AllRows, ct));
+        return Result<IReadOnlyList<ConversationView>>.Ok(await ViewsAsync(rows, groups, ct));
     }
 
     /// <summary>
     /// Rows as getConversationList returns them: single rows with the peers' profiles (one batched read for cache
     /// misses), group rows, their unread already derived (<see cref="SettleAsync"/>), with their group.
     /// </summary>
+    /// <summary>Rows as getConversationList shows them, group rows at their groups' activity (<see cref="GroupRowsAsync"/>).</summary>
+    public async Task<IReadOnlyList<ConversationView>> ViewsAsync(IReadOnlyList<ConversationRow> rows, IReadOnlyDictionary<string, Group> groups,
+        CancellationToken ct) =>
+        await SettledViewsAsync(await SettleAsync(rows, groups, ct, reminders: true), groups, ConversationView.AllRows, ct);
+
     async Task<IReadOnlyList<ConversationView>> SettledViewsAsync(IReadOnlyList<ConversationRow> rows, IReadOnlyDictionary<string, Group> groups,
         char cursorPhase, CancellationToken ct)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Messages;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 
@@ -16,11 +17,16 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
     public const string SystemUid = "system";
     const int MaxReadersListed = 100;
 
+    /// <summary>
+    /// A member's message to the group: the same body rules, replies, forwards, cards and mention checks as a 1:1 send
+    /// (<see cref="Messenger.ComposeAsync"/>), all before anything is written. A mention of everyone is recorded on the
+    /// group record in the head's own write; a mention by uid writes the mentioned members' records (bounded by the
+    /// mention count, never by the group's size).
+    /// </summary>
     public async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, CancellationToken ct)
     {
         var groupId = request.GroupId!;
-        if (request.Type == "system") return ImError.InvalidParam("type", "system messages are sent by the server only");
-        if (MessageBodies.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid) return invalid;
+        if (MessageBodyRules.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } invalid) return invalid;
 
         var (memberTask, groupTask) = (store.GetMemberAsync(groupId, me.Id, ct), store.GetGroupAsync(groupId, ct));
         var (member, group) = (await memberTask, await groupTask);
@@ -32,6 +38,9 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
             return ImError.NoPermission("you are muted in this group");
 
         var conversationId = group.ConversationId;
+        var composing = await messenger.ComposeAsync(me, new ComposeTarget(conversationId, null, groupId, SenderHasHistory: true), request, ct);
+        if (composing.Error is not null) return composing.Error;
+        var composed = composing.Match(c => c, _ => null!);
         var draft = new Message
         {
             Id = request.ClientMsgId is null ? Ids.New() : Ids.ForClientMessage(conversationId, me.Id, request.ClientMsgId),
@@ -42,7 +51,8 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
             GroupId = groupId,
             Appid = request.AppId,
             Type = request.Type,
-            Body = request.Body.Clone(),
+            Body = composed.Body.Clone(),
+            CallUid = composed.CallUid,
             AboutMsgId = request.AboutMsgId,
             CreateTime = now,
             ClientCreateTime = request.ClientCreateTime,
@@ -56,9 +66,12 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         var payload = PushEvents.Msg(message!, out var isSmall);
         var headBefore = group.LastSeq;
         await directory.AdvanceHeadAsync(group, message!, isSmall, ct);
-        // The sender has read their own message: their cursor moves, nobody else's row is touched.
-        await store.UpdateMemberAsync(groupId, me.Id, member,
-            m => m is { IsCurrent: true } && m.ReadSeq < message!.Seq ? m with { ReadSeq = message.Seq } : null, ct);
+        // The sender has read their own message: their cursor moves. Of the others, only members named in a mention
+        // are written (from the stored message, so a retry of a send revoked meanwhile reminds nobody).
+        await Task.WhenAll(
+            store.UpdateMemberAsync(groupId, me.Id, member,
+                m => m is { IsCurrent: true } && m.ReadSeq < message!.Seq ? m with { ReadSeq = message.Seq } : null, ct),
+            directory.RemindAsync(message!, GroupMentions.NamedUids(message!), ct));
         if (!isRetry || headBefore < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
         return new SentMessage(message!.Id, conversationId, message.Seq, message.CreateTime);
     }

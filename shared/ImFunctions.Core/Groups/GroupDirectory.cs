@@ -12,7 +12,7 @@ public enum MembershipRefusal { NoGroup, Dissolved, AlreadyMember, NotMember, Ov
 /// changes serialize on step 1, so the cap holds and the count is exact; a crash after step 1 leaves a claim that
 /// the next change of the group finishes. Both stores run this code.
 /// </summary>
-public sealed class GroupDirectory(IGroupStore store, IImStore rows, TimeProvider clock) : IGroupMembership
+public sealed partial class GroupDirectory(IGroupStore store, IImStore rows, TimeProvider clock) : IGroupMembership
 {
     /// <summary>A claim older than this is taken for a crashed change and finished by whoever comes next.</summary>
     public static readonly TimeSpan StaleClaim = TimeSpan.FromSeconds(30);
@@ -32,6 +32,9 @@ public sealed class GroupDirectory(IGroupStore store, IImStore rows, TimeProvide
 
     public async Task<GroupMember?> GetMemberAsync(string groupId, string uid, CancellationToken ct) =>
         (await store.GetMemberAsync(groupId, uid, ct))?.ToMember();
+
+    public async Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, IReadOnlyCollection<string> uids, CancellationToken ct) =>
+        uids.Count == 0 ? [] : (await store.GetMembersAsync(groupId, uids, ct)).Select(m => m.ToMember()).ToList();
 
     public async Task<bool> ShareAGroupAsync(string uidA, string uidB, CancellationToken ct)
     {
@@ -149,28 +152,6 @@ public sealed class GroupDirectory(IGroupStore store, IImStore rows, TimeProvide
         if (stale.Count == 0) return group;
         foreach (var change in stale) await ApplyAsync(group, change, ct);
         return await ClearClaimsAsync(group, stale, ct);
-    }
-
-    /// <summary>Max-merges a stored message into the group's head (last_seq, last message, activity time).</summary>
-    public async Task<Group?> AdvanceHeadAsync(Group known, Message message, bool copyWhole, CancellationToken ct)
-    {
-        var group = known;
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
-        {
-            if (message.Seq <= group.LastSeq) return group;
-            var next = await store.ReplaceGroupAsync(group with
-            {
-                LastSeq = message.Seq,
-                LastMsg = copyWhole ? message : null,
-                LastMsgNote = Push.MessageNotes.Preview(message, 30),
-                LastMsgCreateTime = message.CreateTime,
-                UpdateTime = Math.Max(group.UpdateTime, message.CreateTime),
-            }, ct);
-            if (next is not null) return next;
-            group = await store.GetGroupAsync(group.Id, ct);
-            if (group is null) return null;
-        }
-        throw new DependencyUnavailableException("group store (head contention)");
     }
 
     /// <summary>Changes the group's own fields (info, owner, dissolved) with an ETag-guarded replace; null when it does not exist.</summary>

@@ -42,11 +42,19 @@ public sealed record Group
     /// leaves the claim, and the next change of this group finishes it (the steps are idempotent).
     /// </summary>
     public IReadOnlyList<PendingChange> Pending { get; init; } = [];
+    /// <summary>
+    /// The newest messages that mention everyone (<c>__ALL</c>), oldest first, at most <see cref="GroupMentions.MaxAllMentions"/>:
+    /// kept once here instead of on every member's record, and shown to each member above their read_seq.
+    /// </summary>
+    public IReadOnlyList<GroupMention> AllMentions { get; init; } = [];
 
     [JsonIgnore] public string? ETag { get; init; }
 
     public string ConversationId => GroupIds.Conversation(Id);
 }
+
+/// <summary>A message that mentions someone in a group, by its place in the stream.</summary>
+public sealed record GroupMention(long Seq, string MsgId);
 
 /// <param name="Join">true: becoming a member with <paramref name="Role"/>; false: leaving.</param>
 public sealed record PendingChange(string UserId, bool Join, GroupRole Role, long Seq, long At);
@@ -65,13 +73,17 @@ public sealed record MemberRecord
     public long ReadSeq { get; init; }
     /// <summary>Seqs at or below this are hidden from the member (0 when the group's history was visible on joining).</summary>
     public long VisibleAfterSeq { get; init; }
+    /// <summary>Unseen messages that mention this member by uid (oldest first, bounded); written by the send that mentions.</summary>
+    public IReadOnlyList<GroupMention> Mentions { get; init; } = [];
+    /// <summary>The member cleared the group's all-mentions up to this seq (removeRemindMsgId), besides reading past them.</summary>
+    public long AllMentionsSeenSeq { get; init; }
     public long CreateTime { get; init; }
     public long UpdateTime { get; init; }
 
     [JsonIgnore] public string? ETag { get; init; }
     [JsonIgnore] public bool IsCurrent => LeaveSeq is null;
 
-    public GroupMember ToMember() => new(GroupId, UserId, Role, JoinSeq, LeaveSeq, MuteUntil);
+    public GroupMember ToMember() => new(GroupId, UserId, Role, JoinSeq, LeaveSeq, MuteUntil, VisibleAfterSeq);
 }
 
 public static class JoinRequestStates

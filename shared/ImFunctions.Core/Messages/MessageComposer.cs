@@ -48,29 +48,33 @@ public sealed class MessageComposer(IImStore store, UserDirectory users, IGroupM
         if (request.Type == MessageBodyRules.RichText) mentioned.AddRange(MessageBodyRules.MentionedUids(request.Body));
         if (request.CallUid is { } explicitUids) mentioned.AddRange(explicitUids);
 
+        string? quotedAuthor = null;
         if (request.AboutMsgId is { } aboutId)
         {
             // The quoted message must be in this conversation and visible to the sender, checked before anything is written.
             var quoted = target.SenderHasHistory ? await store.GetMessageAsync(target.ConversationId, aboutId, ct) : null;
             if (quoted is null || quoted.IsRevoke || !await CanSeeAsync(me.Id, target, quoted, ct))
                 return ImError.NotFound($"about_msg_id: '{aboutId}' is not a message of this conversation you can see");
-            mentioned.Add(quoted.FromUid);   // the quoted author counts as mentioned
+            quotedAuthor = quoted.FromUid;
         }
 
-        var callUid = await CheckMentionsAsync(me, target, mentioned, explicitUids: request.CallUid ?? [], ct);
+        var callUid = await CheckMentionsAsync(me, target, mentioned, quotedAuthor, ct);
         return callUid.Match(uids => new ComposedMessage(body, uids), e => (Result<ComposedMessage>)e);
     }
 
     /// <summary>
     /// Mentions name members of the conversation only (in a single chat: the peer); <c>__ALL</c> only from the group's
-    /// owner and admins unless configured otherwise. The sender mentioning themselves (or quoting themselves) is dropped.
+    /// owner and admins unless configured otherwise. The sender mentioning themselves is dropped. The quoted author
+    /// counts as mentioned while they are still in the conversation, and is never a reason to refuse (they may have
+    /// left the group since, or be the server's <c>system</c>).
     /// </summary>
-    async Task<Result<string[]?>> CheckMentionsAsync(User me, ComposeTarget target, List<string> mentioned,
-        IReadOnlyCollection<string> explicitUids, CancellationToken ct)
+    async Task<Result<string[]?>> CheckMentionsAsync(User me, ComposeTarget target, List<string> mentioned, string? quotedAuthor,
+        CancellationToken ct)
     {
-        var uids = mentioned.Where(u => u != me.Id).Distinct(StringComparer.Ordinal).ToArray();
-        if (uids.Length == 0) return (string[]?)null;
-        if (uids.Length > MaxMentions) return ImError.InvalidParam("call_uid", $"mentions more than {MaxMentions} users");
+        var uids = mentioned.Where(u => u != me.Id).Distinct(StringComparer.Ordinal).ToList();
+        if (quotedAuthor == me.Id || uids.Contains(quotedAuthor!)) quotedAuthor = null;
+        if (uids.Count == 0 && quotedAuthor is null) return (string[]?)null;
+        if (uids.Count > MaxMentions) return ImError.InvalidParam("call_uid", $"mentions more than {MaxMentions} users");
 
         if (target.GroupId is not { } groupId)
         {
@@ -79,7 +83,8 @@ public sealed class MessageComposer(IImStore store, UserDirectory users, IGroupM
                     return uid == MentionAll
                         ? ImError.InvalidParam("call_uid", "__ALL only exists in group chats")
                         : ImError.InvalidParam("call_uid", $"'{uid}' is not in this conversation");
-            return uids;
+            if (quotedAuthor == target.PeerUid) uids.Add(quotedAuthor!);
+            return uids.Count == 0 ? null : uids.ToArray();
         }
 
         if (uids.Contains(MentionAll) && !options.MentionAllByMembers)
@@ -88,18 +93,25 @@ public sealed class MessageComposer(IImStore store, UserDirectory users, IGroupM
             if (mine is not { IsCurrent: true, Role: GroupRole.Owner or GroupRole.Admin })
                 return ImError.NoPermission("call_uid: only the group's owner and admins may mention everyone (__ALL)");
         }
-        foreach (var uid in uids.Where(u => u != MentionAll))
-            if (await groups.GetMemberAsync(groupId, uid, ct) is not { IsCurrent: true })
-                return ImError.InvalidParam("call_uid", $"'{uid}' is not a member of this group");
-        return uids;
+        // One batched read whatever the number named (at most MaxMentions, and the quoted author).
+        var named = uids.Where(u => u != MentionAll).ToList();
+        var asked = quotedAuthor is null ? named : [.. named, quotedAuthor];
+        var current = asked.Count == 0 ? []
+            : (await groups.GetMembersAsync(groupId, asked, ct)).Where(m => m.IsCurrent).Select(m => m.UserId).ToHashSet();
+        if (named.FirstOrDefault(u => !current.Contains(u)) is { } outsider)
+            return ImError.InvalidParam("call_uid", $"'{outsider}' is not a member of this group");
+        if (quotedAuthor is not null && current.Contains(quotedAuthor)) uids.Add(quotedAuthor);
+        return uids.Count == 0 ? null : uids.ToArray();
     }
 
-    /// <summary>Single chats show both sides everything; a group member sees what was sent while they were a member.</summary>
+    /// <summary>
+    /// Single chats show both sides everything; a group member sees what was sent up to their leave, and before their
+    /// join only when the group's history was visible then.
+    /// </summary>
     async Task<bool> CanSeeAsync(string uid, ComposeTarget target, Message message, CancellationToken ct)
     {
         if (target.GroupId is not { } groupId) return message.ConversationId == target.ConversationId;
-        var member = await groups.GetMemberAsync(groupId, uid, ct);
-        return member is not null && message.Seq <= (member.LeaveSeq ?? long.MaxValue);
+        return await groups.GetMemberAsync(groupId, uid, ct) is { } member && member.CanSee(message.Seq);
     }
 
     /// <summary>A contact card names a real user; the server writes the name so a client cannot forge it.</summary>

@@ -35,9 +35,13 @@ public sealed class MessageLifecycle(IImStore store, IMessageLifecycleStore mess
     public async Task<Result<ChangedMessage>> RevokeAsync(User me, string conversationId, string messageId, CancellationToken ct)
     {
         var found = await store.GetMessageAsync(conversationId, messageId, ct);
-        if (found is null || !await IsParticipantOrAdminAsync(me, found, ct))
+        var access = found is null ? Access.None : await AccessAsync(me, found, ct);
+        if (access == Access.None)
             return ImError.NotFound($"msg_id: '{messageId}' is not a message of a conversation you are in");
-        if (!found.IsRevoke && await RevokeRightAsync(me, found, ct) is { } denied) return denied;
+        if (!found!.IsRevoke && await RevokeRightAsync(me, found, access, ct) is { } denied) return denied;
+        // A group's reminders of it go first: the revoke below clears call_uid, the list of whom to tell.
+        if (found.GroupId is { } groupId && GroupMentions.NamedUids(found) is { Count: > 0 } named)
+            await groups.ForgetMentionAsync(groupId, named, found.Id, ct);
 
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var revokedNow = false;
@@ -80,9 +84,11 @@ public sealed class MessageLifecycle(IImStore store, IMessageLifecycleStore mess
         CancellationToken ct)
     {
         var found = await store.GetMessageAsync(conversationId, messageId, ct);
-        if (found is null || found.IsRevoke || !await IsParticipantOrAdminAsync(me, found, ct))
+        var access = found is null || found.IsRevoke ? Access.None : await AccessAsync(me, found, ct);
+        if (access == Access.None)
             return ImError.NotFound($"msg_id: '{messageId}' is not a message of a conversation you are in");
-        if (found.FromUid != me.Id) return ImError.NoPermission("only the sender may edit a message");
+        if (found!.FromUid != me.Id) return ImError.NoPermission("only the sender may edit a message");
+        if (access == Access.ReadOnly) return ImError.NoPermission("you are no longer a member of this group");
         if (!MessageBodyRules.EditableTypes.Contains(found.Type))
             return ImError.InvalidParam("msg_id", $"a {found.Type} message cannot be edited; only {string.Join(", ", MessageBodyRules.EditableTypes)}");
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
@@ -113,6 +119,13 @@ public sealed class MessageLifecycle(IImStore store, IMessageLifecycleStore mess
     /// <summary>uni-im's removeRemindMsgId: the caller has seen a mention. Answers how many rows changed (0 or 1).</summary>
     public async Task<Result<int>> ForgetMentionAsync(User me, string conversationId, string messageId, CancellationToken ct)
     {
+        if (GroupIds.FromConversation(conversationId) is { } groupId)
+        {
+            // A group's reminders live on the member record and the group record, not on the row.
+            if (await groups.GetMemberAsync(groupId, me.Id, ct) is null)
+                return ImError.NotFound($"conversation_id: '{conversationId}' is not one of your conversations");
+            return await groups.ForgetMentionAsync(groupId, [me.Id], messageId, ct);
+        }
         var changed = 0;
         var row = await store.UpdateConversationAsync(me.Id, conversationId, null, row =>
         {
@@ -126,51 +139,53 @@ public sealed class MessageLifecycle(IImStore store, IMessageLifecycleStore mess
         return changed;
     }
 
+    /// <summary>How far the caller reaches a message: not at all (404), read-only (a group they left), or as a participant.</summary>
+    enum Access { None, ReadOnly, Participant, UniImAdmin }
+
+    async Task<Access> AccessAsync(User me, Message message, CancellationToken ct)
+    {
+        if (me.Role.Contains(UniImAdminRole)) return Access.UniImAdmin;
+        if (message.GroupId is { } groupId)
+            return await groups.GetMemberAsync(groupId, me.Id, ct) is { } member && member.CanSee(message.Seq)
+                ? member.IsCurrent ? Access.Participant : Access.ReadOnly
+                : Access.None;
+        return message.FromUid == me.Id || message.ToUid == me.Id ? Access.Participant : Access.None;
+    }
+
     /// <summary>
     /// Who may revoke (SPEC §11): uni-im-admin any time; in a group its owner any time and its admins any time except
-    /// the owner's messages; the sender within the window (else 10004); nobody else.
+    /// the owner's messages; the sender within the window (else 10004); nobody else, and nobody who left the group.
     /// </summary>
-    async Task<ImError?> RevokeRightAsync(User me, Message message, CancellationToken ct)
+    async Task<ImError?> RevokeRightAsync(User me, Message message, Access access, CancellationToken ct)
     {
-        if (me.Role.Contains(UniImAdminRole)) return null;
-        if (message.GroupId is { } groupId && message.FromUid != me.Id)
+        if (access == Access.UniImAdmin) return null;
+        if (access == Access.ReadOnly) return ImError.NoPermission("you are no longer a member of this group");
+        if (message.GroupId is { } groupId)
         {
             var mine = await groups.GetMemberAsync(groupId, me.Id, ct);
-            if (mine is { IsCurrent: true, Role: GroupRole.Owner }) return null;
-            if (mine is { IsCurrent: true, Role: GroupRole.Admin })
+            if (mine is { Role: GroupRole.Owner }) return null;
+            if (mine is { Role: GroupRole.Admin })
             {
+                if (message.FromUid == me.Id) return null;
                 var author = await groups.GetMemberAsync(groupId, message.FromUid, ct);
                 return author?.Role == GroupRole.Owner
                     ? ImError.NoPermission("a group admin cannot revoke the owner's messages")
                     : null;
             }
         }
-        else if (message.GroupId is { } ownGroup && message.FromUid == me.Id)
-        {
-            // Owners and admins are not bound by the window in their own group either.
-            if (await groups.GetMemberAsync(ownGroup, me.Id, ct) is { IsCurrent: true, Role: GroupRole.Owner or GroupRole.Admin }) return null;
-        }
         if (message.FromUid != me.Id) return ImError.NoPermission("你不是消息的发送者或群管理员，无权操作 (not the sender nor a group admin)");
         var age = clock.GetUtcNow().ToUnixTimeMilliseconds() - message.CreateTime;
         return age > options.RevokeWindow.TotalMilliseconds ? MessageErrors.WindowPassed(options.RevokeWindow) : null;
     }
 
-    async Task<bool> IsParticipantOrAdminAsync(User me, Message message, CancellationToken ct)
-    {
-        if (me.Role.Contains(UniImAdminRole)) return true;
-        if (message.GroupId is { } groupId)
-            return await groups.GetMemberAsync(groupId, me.Id, ct) is { } member && message.Seq <= (member.LeaveSeq ?? long.MaxValue);
-        return message.FromUid == me.Id || message.ToUid == me.Id;
-    }
-
     /// <summary>
-    /// Brings each participant's row in line with the changed message: in a single chat the two rows. A group's rows are
-    /// not touched one by one (that would be O(members)); the groups feature keeps the group's last message on the
-    /// group and applies the same change there.
+    /// Brings what each participant's list shows in line with the changed message: in a single chat the two rows; in a
+    /// group the group record (its rows are not touched one by one, that would be O(members)).
     /// </summary>
     async Task<bool> UpdateRowsAsync(Message message, Func<ConversationRow, ConversationRow?> change, CancellationToken ct)
     {
-        if (message.GroupId is not null || message.ToUid is not { } toUid) return false;
+        if (message.GroupId is not null) return await groups.ReflectMessageChangeAsync(message, ct);
+        if (message.ToUid is not { } toUid) return false;
         var changed = false;
         await Task.WhenAll(new[] { message.FromUid, toUid }.Select(uid => store.UpdateConversationAsync(uid, message.ConversationId, null, row =>
         {

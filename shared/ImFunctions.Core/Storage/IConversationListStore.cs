@@ -39,7 +39,8 @@ public sealed record ConversationQuery(
 {
     /// <summary>
     /// The stores' conditions in memory, for group rows (whose order and unread come from their group, not the row).
-    /// <see cref="ConversationFilter.Unread"/> is left to the caller: a group row's unread needs its member record.
+    /// <see cref="ConversationFilter.Unread"/> and <see cref="ConversationFilter.HasRemind"/> are left to the caller: a
+    /// group row's unread and reminders need its member record.
     /// </summary>
     public bool Admits(Domain.ConversationRow row) =>
         (MaxUpdateTime is not { } max || row.UpdateTime < max)
@@ -49,6 +50,5 @@ public sealed record ConversationQuery(
         && (Pinned is not { } pinned || row.Pinned == pinned)
         && (!Filter.HasFlag(ConversationFilter.Single) || row.Type == Domain.ConversationTypes.Single)
         && (!Filter.HasFlag(ConversationFilter.Group) || row.Type == Domain.ConversationTypes.Group)
-        && (!Filter.HasFlag(ConversationFilter.Starred) || row.IsStar)
-        && (!Filter.HasFlag(ConversationFilter.HasRemind) || row.RemindMsgIds is { Length: > 0 });
+        && (!Filter.HasFlag(ConversationFilter.Starred) || row.IsStar);
 }

@@ -150,7 +150,15 @@ public sealed class GroupMessageRulesTests
         public Task<GroupMember?> GetMemberAsync(string groupId, string uid, CancellationToken ct) =>
             Task.FromResult(groupId == GroupId ? members.GetValueOrDefault(uid) : null);
 
+        public Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, IReadOnlyCollection<string> uids, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<GroupMember>>(groupId == GroupId ? uids.Select(members.GetValueOrDefault).OfType<GroupMember>().ToList() : []);
+
         public Task<bool> ShareAGroupAsync(string uidA, string uidB, CancellationToken ct) =>
             Task.FromResult(members.ContainsKey(uidA) && members.ContainsKey(uidB));
+
+        public Task<int> ForgetMentionAsync(string groupId, IReadOnlyCollection<string> uids, string messageId, CancellationToken ct) =>
+            Task.FromResult(0);
+
+        public Task<bool> ReflectMessageChangeAsync(Message changed, CancellationToken ct) => Task.FromResult(false);
     }
 }

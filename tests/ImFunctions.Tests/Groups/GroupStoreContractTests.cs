@@ -169,6 +169,27 @@ public sealed class GroupStoreContractTests(string storeName)
     }
 
     [Test]
+    public async Task A_group_send_that_mentions_everyone_and_a_member_costs_the_same_at_3_and_at_60_members()
+    {
+        async Task<StoreMeter> MeasureAsync(int members)
+        {
+            var owner = await NewUserAsync();
+            var others = await Task.WhenAll(Enumerable.Range(0, members - 1).Select(_ => NewUserAsync()));
+            var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, others.Select(o => o.Id).ToList(), [], default)).GroupId;
+            Ok(await chat.SendAsync(owner, Text(groupId, "warm-up"), default));
+            using var meter = StoreMeter.Start();
+            Ok(await chat.SendAsync(owner, Text(groupId, "measured") with { CallUid = ["__ALL", others[0].Id] }, default));
+            return meter.Meter;
+        }
+
+        var (small, large) = (await MeasureAsync(3), await MeasureAsync(60));
+        TestContext.Out.WriteLine($"{storeName}: 3 members {small}; 60 members {large}");
+        Assert.That((large.PointReads, large.Queries, large.Writes), Is.EqualTo((small.PointReads, small.Queries, small.Writes)));
+        // __ALL: the sender's role; the named: one batched read and one write each; __ALL itself rides on the head's write.
+        Assert.That(small.Writes, Is.EqualTo(4), "append, group head (with the all-mention), sender's cursor, the named member's reminder");
+    }
+
+    [Test]
     public async Task A_join_request_is_one_per_user_and_group_and_a_stale_handler_loses()
     {
         var group = await EmptyGroupAsync();
@@ -253,11 +274,15 @@ public sealed class GroupStoreContractTests(string storeName)
             after = rows[0].Cursor[1..];
         }
         Assert.That(paged, Is.EqualTo(smallExpected));
-        // Once read, a group row's unread needs no member read: the row mirrors the read cursor.
+        // Once read, a group row's unread needs no member read for the badge: the row mirrors the read cursor.
         Ok(await messenger.MarkReadAsync(small, null, null, default));
-        var (readPage, readCost) = await FirstPageAsync(small);
+        var (readPage, _) = await FirstPageAsync(small);
         Assert.That(readPage.Select(r => r.UnreadCount), Is.All.Zero);
-        Assert.That(readCost.PointReads, Is.LessThan(smallCost.PointReads));
+        using (var badge = StoreMeter.Start())
+        {
+            await messenger.GroupUnreadAsync(small.Id, default);
+            Assert.That(badge.Meter.PointReads, Is.Zero, "the badge of a user who read everything reads no member record");
+        }
     }
 
     static SendMessage Text(string groupId, string text) =>

@@ -16,6 +16,14 @@ public sealed class FakeGroups : IGroupMembership
     public Task<GroupMember?> GetMemberAsync(string groupId, string uid, CancellationToken ct) =>
         Task.FromResult(members.LastOrDefault(m => m.GroupId == groupId && m.UserId == uid));
 
+    public Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, IReadOnlyCollection<string> uids, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<GroupMember>>(members.Where(m => m.GroupId == groupId && uids.Contains(m.UserId)).ToList());
+
+    /// <summary>The fake keeps no reminders and no group record: single chats do not need them.</summary>
+    public Task<int> ForgetMentionAsync(string groupId, IReadOnlyCollection<string> uids, string messageId, CancellationToken ct) => Task.FromResult(0);
+
+    public Task<bool> ReflectMessageChangeAsync(ImFunctions.Core.Domain.Message changed, CancellationToken ct) => Task.FromResult(false);
+
     public Task<bool> ShareAGroupAsync(string uidA, string uidB, CancellationToken ct) =>
         Task.FromResult(members.Where(m => m.UserId == uidA && m.IsCurrent)
             .Any(a => members.Any(b => b.GroupId == a.GroupId && b.UserId == uidB && b.IsCurrent)));
