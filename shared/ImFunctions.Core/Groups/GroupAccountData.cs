@@ -8,7 +8,7 @@ namespace ImFunctions.Core.Groups;
 /// <summary>
 /// deleteAccount's groups step: the user leaves every group they are in as <c>quitGroup</c> would (push group left,
 /// <c>group-exit</c> announced, <c>group.member_left</c> published). A group they own is first handed over to its
-/// longest-standing admin, else its longest-standing member (earliest join seq, then join time, then uid); when nobody
+/// longest-standing admin, else its longest-standing member (earliest join seq, then uid); when nobody
 /// else is left it is dissolved, so no group is ever without an owner. Their join requests are closed and their text
 /// blanked. Every part looks at the store as it is now, so a retry after a crash finishes what is left.
 /// </summary>
@@ -77,10 +77,12 @@ public sealed class GroupAccountDeletion(IGroupStore store, GroupDirectory direc
         }
     }
 
+    // Seniority is the join seq of the current membership: every join is announced, so separate joins never share one.
+    // Members added together tie, and the uid decides (their create_time is whichever write came first, and a
+    // rejoin keeps the first one's).
     static bool Outranks(MemberRecord a, MemberRecord b) =>
         a.Role != b.Role ? a.Role > b.Role
         : a.JoinSeq != b.JoinSeq ? a.JoinSeq < b.JoinSeq
-        : a.CreateTime != b.CreateTime ? a.CreateTime < b.CreateTime
         : string.CompareOrdinal(a.UserId, b.UserId) < 0;
 
     /// <summary>The group's own copy of its last message, when it is the user's (the group record is not a row step 2 erases).</summary>
