@@ -4,6 +4,7 @@ using FluentValidation;
 using ImFunctions.Api.Accounts;
 using ImFunctions.Api.Auth;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Accounts;
 using ImFunctions.Core.Conversations;
 using ImFunctions.Api.Integrations;
 using ImFunctions.Core.Domain;
@@ -56,6 +57,12 @@ public static class ImFunctionsServices
         AddStore(services, config, dataDirectory);
         AddGroups(services, config);
         services.AddAccounts(config);
+        // What friends and groups hold of a user, for exportMyData and deleteAccount. The steps run in registration order,
+        // the one docs/api.md lists (friends, then groups); they touch disjoint records, so the order is for predictability.
+        services.AddSingleton<IAccountDeletionStep, FriendAccountDeletion>();
+        services.AddSingleton<IAccountDeletionStep, GroupAccountDeletion>();
+        services.AddSingleton<IAccountExportSection, FriendAccountExport>();
+        services.AddSingleton<IAccountExportSection, GroupAccountExport>();
 
         switch (config["Push:Provider"] ?? "local")
         {

@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FluentValidation;
 using ImFunctions.Api.Hosting;
+using ImFunctions.Core.Accounts;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Storage;
 
 namespace ImFunctions.Api.Integrations;
@@ -18,24 +20,29 @@ public static class ServerApi
         .Add<SendSystemMsgRequest>("sendSystemMsg", SendSystemMsg, Access.Server)
         .Add<RevokeUserTokensRequest>("revokeUserTokens", RevokeUserTokens, Access.Server);
 
-    /// <summary>loginWithJWT's upsert without the JWT: create by ext uid, or update the fields given (the others stay).</summary>
+    /// <summary>
+    /// loginWithJWT's upsert without the JWT: create by ext uid, or update the fields given. The record is changed, not
+    /// rebuilt, so what other features keep on it (token version, revoked sessions) stays.
+    /// </summary>
     static async Task<IResult> UpsertUser(UpsertUserRequest req, ImCall call)
     {
         var (store, users, now, ct) = (call.Get<IImStore>(), call.Get<UserDirectory>(), call.Get<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds(), call.Ct);
         var uid = await store.FindUidByExtUidAsync(req.ExtUid!, ct) ?? await store.BindExtUidAsync(req.ExtUid!, Ids.New(), ct);
         var existing = await store.GetUserAsync(uid, ct);
-        await users.SaveAsync(new User
+        if (existing?.Deletion is not null)
         {
-            Id = uid,
-            ExtUid = req.ExtUid!,
-            Nickname = req.Nickname ?? existing?.Nickname,
-            AvatarFile = req.AvatarFile ?? existing?.AvatarFile,
-            Gender = req.Gender ?? existing?.Gender,
-            Mobile = existing?.Mobile,
-            Email = existing?.Email,
-            Role = req.Role ?? existing?.Role ?? [],
-            TokenVersion = existing?.TokenVersion ?? 1,
-            RegisterDate = existing?.RegisterDate ?? now,
+            // As loginWithJWT: a deletion that stopped half-way is finished, never undone; the ext uid starts a new user.
+            await call.Get<AccountDeletion>().DeleteAsync(existing, ct);
+            uid = await store.BindExtUidAsync(req.ExtUid!, Ids.New(), ct);
+            existing = null;
+        }
+        var user = existing ?? new User { Id = uid, ExtUid = req.ExtUid!, RegisterDate = now };
+        await users.SaveAsync(user with
+        {
+            Nickname = req.Nickname ?? user.Nickname,
+            AvatarFile = req.AvatarFile ?? user.AvatarFile,
+            Gender = req.Gender ?? user.Gender,
+            Role = req.Role ?? user.Role,
             UpdateTime = now,
         }, ct);
         return UniIm.Ok(new { uid });
@@ -44,8 +51,10 @@ public static class ServerApi
     /// <summary>A <c>system</c> message (<c>from_uid: "system"</c>, body <c>{action, ...}</c>) through the same path as every send.</summary>
     static async Task<IResult> SendSystemMsg(SendSystemMsgRequest req, ImCall call)
     {
-        var sent = await call.Get<Messenger>().SendSystemAsync(
-            new SendMessage(req.ToUid, req.GroupId, req.AppId ?? "__SYSTEM__", "system", req.SystemBody(), req.ClientMsgId), call.Ct);
+        var message = new SendMessage(req.ToUid, req.GroupId, req.AppId ?? "__SYSTEM__", "system", req.SystemBody(), req.ClientMsgId);
+        var sent = req.GroupId is null
+            ? await call.Get<Messenger>().SendSystemAsync(message, call.Ct)
+            : await call.Get<GroupChat>().SendSystemAsync(message, call.Ct);
         return sent.Match(UniIm.Ok, UniIm.Error);
     }
 

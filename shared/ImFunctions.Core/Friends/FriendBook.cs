@@ -32,7 +32,8 @@ public sealed class FriendBook(IFriendStore store, UserDirectory users, PushDisp
     public async Task<Result<FriendInviteView>> InviteAsync(User me, string toUid, string? message, CancellationToken ct)
     {
         if (toUid == me.Id) return ImError.InvalidParam("to_uid", "cannot be yourself (不能加自己为好友)");
-        if (await users.GetAsync(toUid, ct) is null) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
+        // A deleted account (or one being deleted) keeps a tombstone for history, but nobody can befriend it.
+        if (await users.GetAsync(toUid, ct) is not { Deletion: null }) return ImError.NotFound($"to_uid: user '{toUid}' does not exist");
         if (await store.AreFriendsAsync(me.Id, toUid, ct)) return AlreadyFriends;
         if (await store.IsBlockedAsync(blockerUid: toUid, blockedUid: me.Id, ct))
             return ImError.NoPermission("to_uid: this user does not accept your invites.");

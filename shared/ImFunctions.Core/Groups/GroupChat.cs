@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Integrations;
 using ImFunctions.Core.Messages;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
@@ -12,7 +13,7 @@ namespace ImFunctions.Core.Groups;
 /// group, whatever the member count: no member's row is written per message.
 /// </summary>
 public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messenger messenger, PushDispatcher pushes,
-    UniImOptions options, TimeProvider clock)
+    UniImOptions options, TimeProvider clock, IImEvents? events = null)
 {
     public const string SystemUid = "system";
     const int MaxReadersListed = 100;
@@ -75,6 +76,49 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         if (!isRetry || headBefore < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
         return new SentMessage(message!.Id, conversationId, message.Seq, message.CreateTime);
     }
+
+    /// <summary>
+    /// The operator's <c>system</c> message to a group (sendSystemMsg with group_id): its own seq in the group's stream,
+    /// the group's head advanced, one push to the group and <c>message.sent</c>, as the 1:1 system send. A retry with the
+    /// same client_msg_id gets the original (a different body under it: 409); a dissolved group refuses it like any send.
+    /// </summary>
+    public async Task<Result<SentMessage>> SendSystemAsync(SendMessage request, CancellationToken ct)
+    {
+        var groupId = request.GroupId!;
+        var group = await store.GetGroupAsync(groupId, ct);
+        if (group is null) return ImError.NotFound($"group_id: group '{groupId}' does not exist");
+        if (group.Dissolved) return ImError.NoPermission("this group was dissolved");
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var draft = new Message
+        {
+            // Its own id space: an operator's client_msg_id never lands on an announcement's (PostSystemAsync's event ids).
+            Id = request.ClientMsgId is null ? Ids.New() : Ids.ForClientMessage(group.ConversationId, OperatorSender, request.ClientMsgId),
+            ConversationId = group.ConversationId,
+            Seq = group.LastSeq + 1,
+            ClientMsgId = request.ClientMsgId,
+            FromUid = SystemUid,
+            GroupId = groupId,
+            Appid = request.AppId,
+            Type = "system",
+            Body = request.Body.Clone(),
+            CreateTime = now,
+            UpdateTime = now,
+            Nickname = Messenger.SystemSender.Nickname,
+        };
+        var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
+        if (error is not null) return error;
+
+        var payload = PushEvents.Msg(message!, out var isSmall);
+        var headBefore = group.LastSeq;
+        await directory.AdvanceHeadAsync(group, message!, isSmall, ct);
+        if (!isRetry || headBefore < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
+        // On a retry too: the event id dedupes it, and it closes the window a crash after the append would leave.
+        if (events is not null) await events.PublishAsync("message.sent", "message.sent:" + message!.Id, message with { FromIp = null }, ct);
+        return new SentMessage(message!.Id, message.ConversationId, message.Seq, message.CreateTime);
+    }
+
+    /// <summary>Whose client_msg_ids the operator's group system messages are keyed by (never a uid).</summary>
+    const string OperatorSender = "system:sendSystemMsg";
 
     /// <summary>
     /// Announces a change in the group's history, after the change: a <c>system</c> message from <c>system</c> with

@@ -59,7 +59,8 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         if (wanted.Count > MaxAddPerCall) return AddError($"at most {MaxAddPerCall} users per call");
         if (userIds.Intersect(adminUids).Any()) return AddError("user_ids and admin_uids must not share ids");
         var found = await users.GetManyAsync(wanted, ct);
-        if (wanted.Where(u => !found.ContainsKey(u)).ToList() is { Count: > 0 } unknown)
+        // A deleted account's tombstone stays for history, but it is nobody who can join a group.
+        if (wanted.Where(u => found.GetValueOrDefault(u) is not { Deletion: null }).ToList() is { Count: > 0 } unknown)
             return AddError($"user_ids or admin_uids: users do not exist: {string.Join(",", unknown)}");
 
         if (groupId is null && await BlockedByAmongAsync(me, wanted, ct) is { } blockedBy) return blockedBy;

@@ -13,6 +13,8 @@ public sealed class OutboxEvents(IOutboxStore outbox, OutboxSignal signal, TimeP
     public async Task PublishAsync(string type, string id, object data, CancellationToken ct)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        // from_ip is for uni-im-admin only (docs/privacy.md): a message leaves for the operator's receiver without it.
+        if (data is Message { FromIp: not null } message) data = message with { FromIp = null };
         // The body is fixed now, so every delivery attempt posts (and signs) the same bytes.
         var body = JsonSerializer.Serialize(new { id, type, time = now, data }, ImJson.Options);
         await outbox.AddOutboxEventAsync(new OutboxEvent(id, type, now, body, now, 0), ct);

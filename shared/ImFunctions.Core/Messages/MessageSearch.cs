@@ -40,7 +40,8 @@ public sealed class MessageSearch(IImStore store, IMessageSearchStore index, Use
 
         var scopes = (await Task.WhenAll(rows.Select(row => ScopeAsync(me.Id, row, ct)))).OfType<SearchScope>().ToList();
         var hits = await index.SearchMessagesAsync(scopes, MessageSearchText.Keyword(keyword), before ?? long.MaxValue, limit, ct);
-        var visible = hits.Where(m => !m.IsRevoke).ToList();
+        // from_ip is shown to uni-im-admin in history only, never in search hits (docs/privacy.md).
+        var visible = hits.Where(m => !m.IsRevoke).Select(m => m with { FromIp = null }).ToList();
         return new MessageSearchPage(visible, hits.Count == limit ? hits[^1].CreateTime : null);
     }
 

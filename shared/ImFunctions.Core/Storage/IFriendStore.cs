@@ -20,6 +20,12 @@ public interface IFriendStore
     /// <summary>One page of the owner's records of one kind, newest first, strictly after <paramref name="afterSortKey"/>.</summary>
     Task<IReadOnlyList<T>> ListAsync<T>(string ownerUid, string kind, string? afterSortKey, int limit, CancellationToken ct)
         where T : SocialRecord;
+    /// <summary>
+    /// The records with this id in every owner's graph (e.g. <c>block_&lt;uid&gt;</c>: who blocked uid), by owner after
+    /// <paramref name="afterOwnerUid"/>. It crosses owners (partitions on Cosmos): for rare jobs such as account deletion.
+    /// </summary>
+    Task<IReadOnlyList<T>> ListWithIdAcrossOwnersAsync<T>(string id, string? afterOwnerUid, int limit, CancellationToken ct)
+        where T : SocialRecord;
 }
 
 public static class FriendStoreQuestions

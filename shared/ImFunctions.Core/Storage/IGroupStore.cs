@@ -33,6 +33,11 @@ public interface IGroupStore
     /// <summary>Creates or ETag-replaces a request (ETag null = create); null when the precondition failed.</summary>
     Task<JoinRequest?> SaveJoinRequestAsync(JoinRequest request, CancellationToken ct);
     Task<IReadOnlyList<JoinRequest>> ListPendingJoinRequestsAsync(string groupId, int limit, CancellationToken ct);
+    /// <summary>
+    /// The join requests a user made, in any state and any group, by group id after <paramref name="afterGroupId"/>. It
+    /// crosses groups (partitions on Cosmos): for rare jobs (export, account deletion), never a request's hot path.
+    /// </summary>
+    Task<IReadOnlyList<JoinRequest>> ListJoinRequestsOfUserAsync(string userId, string? afterGroupId, int limit, CancellationToken ct);
 
     Task SetBlacklistedAsync(string groupId, string userId, bool blacklisted, CancellationToken ct);
     Task<bool> IsBlacklistedAsync(string groupId, string userId, CancellationToken ct);

@@ -287,4 +287,26 @@ public sealed class GroupStoreContractTests(string storeName)
 
     static SendMessage Text(string groupId, string text) =>
         new(null, groupId, "__UNI__TEST", "text", JsonSerializer.SerializeToElement(text));
+
+    [Test]
+    public async Task A_users_join_requests_are_listed_across_groups_in_any_state_by_group_id()
+    {
+        var uid = Ids.New();
+        var groupIds = Enumerable.Range(0, 3).Select(_ => Ids.New()).Order(StringComparer.Ordinal).ToArray();
+        foreach (var (groupId, i) in groupIds.Select((g, i) => (g, i)))
+            await groups.SaveJoinRequestAsync(new JoinRequest
+            {
+                Id = GroupIds.JoinRequest(groupId, uid), GroupId = groupId, UserId = uid, Message = "m" + i,
+                State = i == 1 ? JoinRequestStates.Rejected : JoinRequestStates.Pending, CreateTime = 1, UpdateTime = 1,
+            }, default);
+        var other = Ids.New();
+        await groups.SaveJoinRequestAsync(new JoinRequest { Id = GroupIds.JoinRequest(groupIds[0], other), GroupId = groupIds[0], UserId = other }, default);
+
+        var first = await groups.ListJoinRequestsOfUserAsync(uid, null, 2, default);
+        var rest = await groups.ListJoinRequestsOfUserAsync(uid, first[^1].GroupId, 2, default);
+
+        Assert.That(first.Concat(rest).Select(r => (r.GroupId, r.Message)), Is.EqualTo(groupIds.Select((g, i) => (g, "m" + i))));
+        var again = first[0] with { Message = "" };
+        Assert.That(await groups.SaveJoinRequestAsync(again, default), Is.Not.Null, "a listed request carries its ETag for a guarded save");
+    }
 }

@@ -257,4 +257,21 @@ public sealed class FriendStoreContractTests(string storeName)
                 Assert.That((scope.Meter.Queries, scope.Meter.PointReads, scope.Meter.Writes), Is.EqualTo((queries, 0, 0)), scope.Meter.ToString());
             }
     }
+
+    [Test]
+    public async Task Records_with_one_id_are_found_in_every_owners_graph_by_owner_and_paged()
+    {
+        var blocked = Ids.New();
+        var owners = Enumerable.Range(0, 5).Select(_ => Ids.New()).Order(StringComparer.Ordinal).ToArray();
+        foreach (var owner in owners)
+            await friends.TryCreateAsync(new Block { Id = Block.IdFor(blocked), UserId = owner, BlockedUid = blocked, CreateTime = 1 }, default);
+        await friends.TryCreateAsync(new Block { Id = Block.IdFor(Ids.New()), UserId = owners[0], BlockedUid = "someone else", CreateTime = 1 }, default);
+
+        var first = await friends.ListWithIdAcrossOwnersAsync<Block>(Block.IdFor(blocked), null, 3, default);
+        var rest = await friends.ListWithIdAcrossOwnersAsync<Block>(Block.IdFor(blocked), first[^1].UserId, 3, default);
+
+        Assert.That(first.Concat(rest).Select(b => b.UserId), Is.EqualTo(owners));
+        Assert.That(first.Concat(rest).All(b => b.BlockedUid == blocked && b.ETag is not null));
+        Assert.That(await friends.DeleteAsync(rest[0].UserId, rest[0].Id, default), Is.True);
+    }
 }

@@ -1,3 +1,4 @@
+using ImFunctions.Core.Accounts;
 using System.Text.Json;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Groups;
@@ -180,5 +181,21 @@ public sealed class MessageLifecycleContractTests(string storeName)
         Assert.That((await store.GetConversationAsync(b.Id, sent.ConversationId, default))!.LastMsgNote, Is.EqualTo("fixed hello"));
         Assert.That(await Search(sent.ConversationId, "helo"), Is.Empty);
         Assert.That(await Search(sent.ConversationId, "fixed"), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_message_erased_by_account_deletion_is_no_longer_found_by_search()
+    {
+        var (a, b) = (await NewUserAsync(), await NewUserAsync());
+        var (messenger, _) = Services();
+        var sent = Ok(await messenger.SendAsync(a, Text(b.Id, "erase this unicorn 独角兽"), default));
+        Ok(await messenger.SendAsync(b, Text(a.Id, "keep this unicorn"), default));
+        var stored = (await store.GetMessageAsync(sent.ConversationId, sent.Id, default))!;
+
+        await ((IAccountStore)store).ReplaceMessageAsync(AccountDeletion.Erase(stored, stored.UpdateTime + 1), default);
+
+        Assert.That((await Search(sent.ConversationId, "unicorn")).Select(m => m.Body.GetString()), Is.EqualTo(new[] { "keep this unicorn" }));
+        Assert.That(await Search(sent.ConversationId, "独角兽"), Is.Empty);
+        Assert.That(await Search(sent.ConversationId, "er"), Is.Empty, "the short-keyword scan reads the same index");
     }
 }

@@ -55,6 +55,14 @@ public sealed partial class CosmosImStore : IFriendStore, IConversationListStore
         return page.Select(s => s.Value.WithETag<T>(s.ETag)).ToList();
     }
 
+    async Task<IReadOnlyList<T>> IFriendStore.ListWithIdAcrossOwnersAsync<T>(string id, string? afterOwnerUid, int limit, CancellationToken ct)
+    {
+        var page = await QueryAcrossPartitionsAsync<Stored<T>>(Friends, limit,
+            "SELECT TOP @limit * FROM c WHERE c.id = @id AND c.user_id > @after ORDER BY c.user_id", ct,
+            ("@limit", limit), ("@id", id), ("@after", afterOwnerUid ?? ""));
+        return page.Select(s => s.Value.WithETag<T>(s.ETag)).ToList();
+    }
+
     public async Task<IReadOnlyList<ConversationRow>> QueryConversationsAsync(string userId, ConversationQuery query, CancellationToken ct)
     {
         var sql = new System.Text.StringBuilder("SELECT * FROM c WHERE c.user_id = @pk");

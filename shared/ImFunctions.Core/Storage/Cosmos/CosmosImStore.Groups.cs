@@ -152,6 +152,15 @@ public sealed partial class CosmosImStore : IGroupStore
         return docs.Select(d => FromDoc<JoinRequest>(d) with { ETag = ETagOf(d) }).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
     }
 
+    public async Task<IReadOnlyList<JoinRequest>> ListJoinRequestsOfUserAsync(string userId, string? afterGroupId, int limit,
+        CancellationToken ct)
+    {
+        var docs = await QueryAcrossPartitionsAsync<JsonObject>(groups, limit,
+            "SELECT TOP @limit * FROM c WHERE c.kind = 'request' AND c.user_id = @u AND c.group_id > @after ORDER BY c.group_id", ct,
+            ("@limit", limit), ("@u", userId), ("@after", afterGroupId ?? ""));
+        return docs.Select(d => FromDoc<JoinRequest>(d) with { ETag = ETagOf(d) }).ToList();
+    }
+
     public async Task SetBlacklistedAsync(string groupId, string userId, bool blacklisted, CancellationToken ct)
     {
         var key = new PartitionKey(groupId);

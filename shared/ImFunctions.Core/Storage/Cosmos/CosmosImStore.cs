@@ -206,6 +206,32 @@ public sealed partial class CosmosImStore : IImStore, IDisposable
         SendAsync(StoreOp.Write, container, write, r => (r.StatusCode, r.RequestCharge), ct, expected);
 
     /// <summary>A single-partition query, paged through continuations until <paramref name="limit"/> items or the end.</summary>
+    /// <summary>
+    /// A query over every partition (the SDK fans it out and merges the order): for rare jobs such as account deletion
+    /// and export, never a request's hot path.
+    /// </summary>
+    async Task<List<T>> QueryAcrossPartitionsAsync<T>(Container container, int limit, string sql, CancellationToken ct,
+        params (string Name, object? Value)[] parameters)
+    {
+        var query = new QueryDefinition(sql);
+        foreach (var (name, value) in parameters)
+            if (value is not null) query = query.WithParameter(name, value);
+        var requestOptions = new QueryRequestOptions { MaxItemCount = QueryPageSize ?? limit };
+        var items = new List<T>();
+        string? continuation = null;
+        do
+        {
+            var (page, _) = await SendAsync(StoreOp.Query, container, async () =>
+            {
+                using var iterator = container.GetItemQueryIterator<T>(query, continuation, requestOptions);
+                return await iterator.ReadNextAsync(ct);
+            }, r => (r.StatusCode, r.RequestCharge), ct);
+            items.AddRange(page!);
+            continuation = page!.ContinuationToken;
+        } while (continuation is not null && items.Count < limit);
+        return items.Count > limit ? items.GetRange(0, limit) : items;
+    }
+
     async Task<List<T>> QueryAsync<T>(Container container, string partitionKey, int limit, string sql, CancellationToken ct,
         params (string Name, object? Value)[] parameters)
     {

@@ -13,6 +13,8 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
             version INTEGER NOT NULL, doc TEXT NOT NULL,
             PRIMARY KEY (user_id, id)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS social_by_kind ON social (user_id, kind, sort_key DESC);
+        -- "Whose graph holds a record about uid" (who blocked a user being deleted) without a scan.
+        CREATE INDEX IF NOT EXISTS social_by_id ON social (id, user_id);
         -- Pinned rows are few: the pinned-first list reads them from here instead of scanning every row.
         -- The query repeats this exact WHERE term, which is how SQLite picks a partial index.
         CREATE INDEX IF NOT EXISTS conversations_pinned ON conversations (user_id, update_time DESC, id DESC)
@@ -59,6 +61,11 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
             SELECT doc, version FROM social WHERE user_id = $u AND kind = $kind AND sort_key < $after
             ORDER BY sort_key DESC LIMIT $limit
             """, ct, ("$u", ownerUid), ("$kind", kind), ("$after", afterSortKey ?? "\uffff"), ("$limit", limit));
+
+    Task<IReadOnlyList<T>> IFriendStore.ListWithIdAcrossOwnersAsync<T>(string id, string? afterOwnerUid, int limit, CancellationToken ct) =>
+        QuerySocialAsync<T>(StoreOp.Query, """
+            SELECT doc, version FROM social WHERE id = $id AND user_id > $after ORDER BY user_id LIMIT $limit
+            """, ct, ("$id", id), ("$after", afterOwnerUid ?? ""), ("$limit", limit));
 
     static (string, object?)[] SocialParameters(SocialRecord record) =>
         [("$u", record.UserId), ("$id", record.Id), ("$kind", record.Kind), ("$sort", record.SortKey), ("$doc", Serialize<object>(record))];

@@ -16,6 +16,8 @@ public sealed partial class SqliteImStore : IGroupStore
         CREATE TABLE IF NOT EXISTS group_requests (
             group_id TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, state INTEGER NOT NULL, doc TEXT NOT NULL,
             PRIMARY KEY (group_id, id)) WITHOUT ROWID;
+        -- A user's own requests across groups (export, account deletion); queries repeat this exact expression.
+        CREATE INDEX IF NOT EXISTS group_requests_by_user ON group_requests (json_extract(doc, '$.user_id'), group_id);
         CREATE TABLE IF NOT EXISTS group_blacklist (group_id TEXT NOT NULL, user_id TEXT NOT NULL,
             PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
         """, ct);
@@ -179,6 +181,13 @@ public sealed partial class SqliteImStore : IGroupStore
         (await VersionedAsync<JoinRequest>(StoreOp.Query, """
             SELECT doc, version FROM group_requests WHERE group_id = $g AND state = 0 ORDER BY id LIMIT $limit
             """, ct, ("$g", groupId), ("$limit", limit))).Select(r => r.Doc with { ETag = r.Version }).ToList();
+
+    public async Task<IReadOnlyList<JoinRequest>> ListJoinRequestsOfUserAsync(string userId, string? afterGroupId, int limit,
+        CancellationToken ct) =>
+        (await VersionedAsync<JoinRequest>(StoreOp.Query, """
+            SELECT doc, version FROM group_requests WHERE json_extract(doc, '$.user_id') = $u AND group_id > $after
+            ORDER BY group_id LIMIT $limit
+            """, ct, ("$u", userId), ("$after", afterGroupId ?? ""), ("$limit", limit))).Select(r => r.Doc with { ETag = r.Version }).ToList();
 
     public Task SetBlacklistedAsync(string groupId, string userId, bool blacklisted, CancellationToken ct) =>
         RunAsync(StoreOp.Write, connection => ExecuteAsync(connection, blacklisted
