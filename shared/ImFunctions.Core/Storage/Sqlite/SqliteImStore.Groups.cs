@@ -202,12 +202,13 @@ public sealed partial class SqliteImStore : IGroupStore
             return await command.ExecuteScalarAsync(ct) is not null;
         }, ct);
 
+    /// <summary>A range of the primary key (user_id, id): group rows are the ids with the group prefix, so no JSON is read to find them.</summary>
     public Task<IReadOnlyList<ConversationRow>> ListGroupRowsAsync(string userId, int limit, CancellationToken ct) =>
         RunAsync(StoreOp.Query, async connection =>
         {
             await using var command = Command(connection, """
-                SELECT doc, version FROM conversations WHERE user_id = $u AND json_extract(doc, '$.type') = 2 ORDER BY id LIMIT $limit
-                """, ("$u", userId), ("$limit", limit));
+                SELECT doc, version FROM conversations WHERE user_id = $u AND id >= $from AND id < $to ORDER BY id LIMIT $limit
+                """, ("$u", userId), ("$from", GroupIds.ConversationPrefix), ("$to", PrefixEnd(GroupIds.ConversationPrefix)), ("$limit", limit));
             await using var reader = await command.ExecuteReaderAsync(ct);
             var rows = new List<ConversationRow>();
             while (await reader.ReadAsync(ct)) rows.Add(ToRow(reader));
@@ -227,4 +228,7 @@ public sealed partial class SqliteImStore : IGroupStore
         while (await reader.ReadAsync(ct)) docs.Add((Deserialize<T>(reader.GetString(0)), reader.GetInt64(1).ToString()));
         return docs;
     }
+
+    /// <summary>The first string after every string that starts with <paramref name="prefix"/> (ordinal order).</summary>
+    static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
 }

@@ -39,7 +39,9 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
                 user_id TEXT NOT NULL, id TEXT NOT NULL, update_time INTEGER NOT NULL,
                 version INTEGER NOT NULL, doc TEXT NOT NULL,
                 PRIMARY KEY (user_id, id)) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations (user_id, update_time DESC);
+            -- The list's whole order (update_time, then id): a page stops at its limit, with no sort of tied times.
+            CREATE INDEX IF NOT EXISTS conversations_by_list ON conversations (user_id, update_time DESC, id DESC);
+            DROP INDEX IF EXISTS conversations_by_update;
             """, ct);
         await InitializeGroupsAsync(connection, ct);
         await ExecuteAsync(connection, FriendsSchema, ct);
