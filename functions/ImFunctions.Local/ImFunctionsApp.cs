@@ -42,9 +42,8 @@ public static class ImFunctionsApp
         var pushProvider = config["Push:Provider"] ?? "local";
         if (pushProvider == "local")
         {
-            // The app serves a hub itself and pushes to it through the same REST client as in Azure.
+            // The app serves a hub itself and pushes to it in-process; the hub's REST API still serves outside callers.
             builder.Services.AddSingleton(LocalHubOptions.FromConfiguration(config));
-            builder.Services.AddSingleton(config.GetSection("WebPubSub").Get<WebPubSubSettings>() ?? new WebPubSubSettings());
             builder.Services.AddSingleton<LocalPushHub>();
             builder.Services.AddSingleton<LocalHubTokens>();
             builder.Services.AddSingleton<IPushGateway, LocalHubPushGateway>();

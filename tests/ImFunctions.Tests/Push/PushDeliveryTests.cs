@@ -6,7 +6,7 @@ using ImFunctions.Tests.Support;
 namespace ImFunctions.Tests.Push;
 
 // uni-im clients as they run locally: negotiate, open the URL with the Web PubSub protocol, receive pushes.
-// In local mode the app pushes to its own hub through the production REST client.
+// In local mode the app hands pushes to its own hub in-process (the REST client is covered by the Functions-host tests).
 [TestFixture]
 public class PushDeliveryTests
 {
