@@ -21,6 +21,7 @@ public static class ImTelemetry
         activity.SetTag("imf.store.queries", store.Queries);
         activity.SetTag("imf.store.writes", store.Writes);
         activity.SetTag("imf.store.request_charge", store.RequestCharge);
+        activity.SetTag("imf.pushes", store.Pushes);
         if (context.Response.StatusCode >= 500) activity.SetStatus(ActivityStatusCode.Error);
     }
 }

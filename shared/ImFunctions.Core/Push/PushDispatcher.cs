@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using ImFunctions.Core.Storage;
 using ImFunctions.Core.Telemetry;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
@@ -47,6 +48,8 @@ public sealed class PushDispatcher : BackgroundService
 
     void Enqueue(PushJob job)
     {
+        // Counted when handed over, dropped or not: the request log's "pushes" is what a request asked for.
+        StoreMeter.RecordPush();
         var lane = lanes[(int)((uint)StringComparer.Ordinal.GetHashCode(job.Audience) % (uint)lanes.Length)];
         if (!lane.Writer.TryWrite(job))
         {
