@@ -5,14 +5,14 @@ namespace ImFunctions.Bench;
 
 /// <summary>
 /// Reads the app's request log (one JSON line per request, written by RequestLog) for the store work each
-/// request caused: the SPEC §8 budgets, measured under load rather than in a unit test.
+/// request caused and the pushes it queued: the SPEC §8 budgets, measured under load rather than in a unit test.
 /// </summary>
 public static class AppLog
 {
-    public static StoreOps? StoreOps(string path, long from, long to, string method)
+    public static RequestCost? Cost(string path, long from, long to, string method)
     {
         int requests = 0, maxReads = 0, maxWrites = 0;
-        long reads = 0, queries = 0, writes = 0;
+        long reads = 0, queries = 0, writes = 0, pushes = 0;
         foreach (var state in Requests(path, from, to, method))
         {
             if (state.GetProperty("Method").GetString() != method || state.GetProperty("Status").GetInt32() != 200) continue;
@@ -22,21 +22,13 @@ public static class AppLog
             reads += r;
             writes += w;
             queries += state.GetProperty("Queries").GetInt32();
+            pushes += state.GetProperty("Pushes").GetInt32();
             maxReads = Math.Max(maxReads, r);
             maxWrites = Math.Max(maxWrites, w);
         }
         return requests == 0 ? null
-            : new StoreOps(requests, reads / (double)requests, queries / (double)requests, writes / (double)requests, maxReads, maxWrites);
-    }
-
-    /// <summary>Successful requests per route: the app's hub REST calls are logged too, so this counts push calls.</summary>
-    public static Dictionary<string, int> Calls(string path, long from, long to)
-    {
-        var calls = new Dictionary<string, int>();
-        foreach (var state in Requests(path, from, to, null))
-            if (state.GetProperty("Status").GetInt32() is >= 200 and < 300 && state.GetProperty("Method").GetString() is { } method)
-                calls[method] = calls.GetValueOrDefault(method) + 1;
-        return calls;
+            : new RequestCost(requests, reads / (double)requests, queries / (double)requests, writes / (double)requests, maxReads, maxWrites,
+                pushes / (double)requests);
     }
 
     /// <summary>The State of each request line between two log offsets (lines not naming <paramref name="method"/> are skipped unparsed).</summary>

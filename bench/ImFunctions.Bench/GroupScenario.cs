@@ -7,9 +7,9 @@ namespace ImFunctions.Bench;
 
 /// <summary>
 /// Group send at several sizes (issue 11: its cost must not grow with the group): a fresh app per size, every member
-/// logged in and on a socket, members sending in turn at a fixed rate. Per send: the store work (the request log's
-/// counts), the hub REST pushes the app made (the same log: the local hub's REST calls go through the app), and when
-/// the LAST member's socket got the message.
+/// logged in and on a socket, members sending in turn at a fixed rate. Per send: the store work and the push calls it
+/// handed to the dispatcher (both counted by the app in each sendMsg's request log line), and when the LAST member's
+/// socket got the message.
 /// </summary>
 public static class GroupScenario
 {
@@ -61,9 +61,8 @@ public static class GroupScenario
             var logFrom = LoadScenarios.LogLength(app.Server);
             var step = await LoadScenarios.SendStepAsync(bench, app.Server, $"{size} members", o.GroupRate, Connections, Build,
                 s => Volatile.Write(ref current, s is null ? null : new Fanout(s, size)));
-            var (sends, pushes) = await CountPushesAsync(app.Server, logFrom, TimeSpan.FromSeconds(o.Smoke ? 0.5 : 2));
-            // The local host now pushes in-process, so no REST :send calls reach its log: NaN says "not counted", not zero.
-            return new GroupSend(size, setup.Elapsed.TotalSeconds, sends, sends == 0 || pushes <= 0 ? double.NaN : pushes / (double)sends, step);
+            var sends = await SendCostAsync(app.Server, logFrom, TimeSpan.FromSeconds(o.Smoke ? 0.5 : 1));
+            return new GroupSend(size, setup.Elapsed.TotalSeconds, sends?.Requests ?? 0, sends?.Pushes ?? double.NaN, step);
         }
         finally
         {
@@ -72,22 +71,20 @@ public static class GroupScenario
     }
 
     /// <summary>
-    /// sendMsg requests and hub REST :send calls logged since <paramref name="logFrom"/>. Pushes leave after the answer,
-    /// one at a time per group, so a big group's may trail the last send by seconds: wait until they stop coming.
+    /// The cost of every sendMsg answered since <paramref name="logFrom"/>, warm-up included. A request's line is written
+    /// after its answer, so wait until the count stops growing.
     /// </summary>
-    static async Task<(int Sends, int Pushes)> CountPushesAsync(ServerProcess app, long logFrom, TimeSpan quiet)
+    static async Task<RequestCost?> SendCostAsync(ServerProcess app, long logFrom, TimeSpan quiet)
     {
-        var (sends, pushes, still) = (0, -1, Stopwatch.StartNew());
-        for (var waited = Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60) && still.Elapsed < quiet; )
+        RequestCost? cost = null;
+        for (var (waited, still) = (Stopwatch.StartNew(), Stopwatch.StartNew()); waited.Elapsed < TimeSpan.FromSeconds(30) && still.Elapsed < quiet; )
         {
             await Task.Delay(250);
-            var calls = AppLog.Calls(app.LogPath, logFrom, LoadScenarios.LogLength(app));
-            sends = calls.GetValueOrDefault(LoadScenarios.SendMethod);
-            var now = calls.Where(c => c.Key.StartsWith("/api/hubs/", StringComparison.Ordinal) && c.Key.EndsWith("/:send", StringComparison.Ordinal)).Sum(c => c.Value);
-            if (now != pushes) still.Restart();
-            pushes = now;
+            var now = AppLog.Cost(app.LogPath, logFrom, LoadScenarios.LogLength(app), LoadScenarios.SendMethod);
+            if (now?.Requests != cost?.Requests) still.Restart();
+            cost = now;
         }
-        return (sends, pushes);
+        return cost;
     }
 
     /// <summary>members[0] creates the group, then adds the rest in calls of at most <see cref="GroupManager.MaxAddPerCall"/>.</summary>

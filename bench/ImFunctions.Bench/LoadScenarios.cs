@@ -186,7 +186,7 @@ public static class LoadScenarios
             Percentiles.Of(ok.Select(i => Percentiles.Ms(timeline.Done[i] - timeline.Due[i]))),
             finished is null ? Percentiles.Empty : Percentiles.Of(deliveries.Select(i => Percentiles.Ms(timeline.Delivered[i] - timeline.Due[i]))),
             Percentiles.Of(inWindow.Where(i => timeline.Sent[i] != 0).Select(i => Percentiles.Ms(timeline.Sent[i] - timeline.Due[i]))),
-            stats!, await Task.Run(() => AppLog.StoreOps(server.LogPath, logFrom, logTo, SendMethod)), errorSample);
+            stats!, await Task.Run(() => AppLog.Cost(server.LogPath, logFrom, logTo, SendMethod)), errorSample);
     }
 
     internal static long LogLength(ServerProcess server)

@@ -1,12 +1,12 @@
 namespace ImFunctions.Bench;
 
-/// <summary>Store round trips per request, read from the app's own request log (RequestLog counts them).</summary>
-public sealed record StoreOps(int Requests, double PointReads, double Queries, double Writes, int MaxPointReads, int MaxWrites);
+/// <summary>Store round trips and pushes queued per request, read from the app's own request log (RequestLog counts them).</summary>
+public sealed record RequestCost(int Requests, double PointReads, double Queries, double Writes, int MaxPointReads, int MaxWrites, double Pushes);
 
 /// <summary>One fixed-rate step: what was offered, what came back, how fast, at what cost.</summary>
 public sealed record LoadStep(
     string Label, double OfferedRate, double AchievedRate, double DeliveredRate, int Requests, int Errors, int Lost,
-    Percentiles Http, Percentiles Deliver, Percentiles Lag, WindowStats Window, StoreOps? Ops, string? ErrorSample)
+    Percentiles Http, Percentiles Deliver, Percentiles Lag, WindowStats Window, RequestCost? Ops, string? ErrorSample)
 {
     /// <summary>
     /// The server keeps up: it answers (and, with receivers, delivers) at least 90% of the offered rate, fails at most
@@ -38,7 +38,7 @@ public sealed record SeedTiming(string What, long Rows, double Seconds);
 
 public sealed record StoreRate(string Name, string Description, int Concurrency, double OpsPerSecond, Percentiles Latency);
 
-/// <summary>Group send at one size: the constant costs per send (store ops in Step.Ops, push calls) and the fan-out.</summary>
+/// <summary>Group send at one size: the constant costs per send (store ops in Step.Ops, push calls handed to the dispatcher) and the fan-out.</summary>
 public sealed record GroupSend(int Members, double SetupSeconds, int Sends, double PushCallsPerSend, LoadStep Step)
 {
     /// <summary>Messages that reached every member in the measured window, times the members: one socket write each.</summary>
