@@ -47,6 +47,21 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     public Task<Result<SentMessage>> SendSystemAsync(SendMessage request, CancellationToken ct) =>
         SendAsync(SystemSender, request with { Type = "system" }, fromSystem: true, ct);
 
+    /// <summary>
+    /// The operator's before-send hook, for a user's message to anyone (1:1 or group): it sees the message before
+    /// anything is written and may refuse or rewrite it; a rewrite is checked like the original. Without a hook, as sent.
+    /// </summary>
+    public async Task<Result<SendMessage>> BeforeSendAsync(User me, SendMessage request, CancellationToken ct)
+    {
+        if (beforeSend is null) return request;
+        var hooked = await beforeSend.CheckAsync(me, request, ct);
+        if (hooked.Error is { } refused) return refused;
+        var checkedRequest = hooked.Match(m => m, _ => request);
+        if (MessageBodyRules.Validate(checkedRequest.Type, checkedRequest.Body, options.MaxBodyBytes) is { } badRewrite)
+            return badRewrite with { Message = "the before-send hook's rewrite is invalid: " + badRewrite.Message };
+        return checkedRequest;
+    }
+
     async Task<Result<SentMessage>> SendAsync(User me, SendMessage request, bool fromSystem, CancellationToken ct)
     {
         if (request.GroupId is not null)
@@ -76,14 +91,11 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         {
             return TalkPolicy.BlockedByReceiver;
         }
-        if (!fromSystem && beforeSend is not null)
+        if (!fromSystem)
         {
-            // The operator's hook sees the message before anything is written; a rewrite is checked like the original.
-            var hooked = await beforeSend.CheckAsync(me, request, ct);
+            var hooked = await BeforeSendAsync(me, request, ct);
             if (hooked.Error is { } refused) return refused;
             request = hooked.Match(m => m, _ => request);
-            if (MessageBodyRules.Validate(request.Type, request.Body, options.MaxBodyBytes) is { } badRewrite)
-                return badRewrite with { Message = "the before-send hook's rewrite is invalid: " + badRewrite.Message };
         }
         var composed = new ComposedMessage(request.Body, null);
         if (!fromSystem)

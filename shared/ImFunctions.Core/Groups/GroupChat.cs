@@ -38,6 +38,10 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         if (member.Role == GroupRole.Member && (group.MuteAllMembers || member.MuteUntil > now))
             return ImError.NoPermission("you are muted in this group");
 
+        var hooked = await messenger.BeforeSendAsync(me, request, ct);
+        if (hooked.Error is { } refused) return refused;
+        request = hooked.Match(m => m, _ => request);
+
         var conversationId = group.ConversationId;
         var composing = await messenger.ComposeAsync(me, new ComposeTarget(conversationId, null, groupId, SenderHasHistory: true), request, ct);
         if (composing.Error is not null) return composing.Error;
@@ -60,9 +64,12 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
             UpdateTime = now,
             Nickname = me.Nickname,
             AvatarFile = me.AvatarFile,
+            FromIp = request.FromIp,
         };
-        var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
+        var (stored, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
         if (error is not null) return error;
+        // from_ip stays in the message store: the group record, pushes and events are seen by others.
+        var message = stored! with { FromIp = null };
 
         var payload = PushEvents.Msg(message!, out var isSmall);
         var headBefore = group.LastSeq;
@@ -74,6 +81,8 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
                 m => m is { IsCurrent: true } && m.ReadSeq < message!.Seq ? m with { ReadSeq = message.Seq } : null, ct),
             directory.RemindAsync(message!, GroupMentions.NamedUids(message!), ct));
         if (!isRetry || headBefore < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
+        // Published on a retry too, as a 1:1 send: the event id dedupes it.
+        if (events is not null) await events.PublishAsync("message.sent", "message.sent:" + message.Id, message, ct);
         return new SentMessage(message!.Id, conversationId, message.Seq, message.CreateTime);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ImFunctions.Tests.Groups;
 using ImFunctions.Tests.Support;
 
 namespace ImFunctions.Tests.Integrations;
@@ -148,6 +149,33 @@ public sealed class WebhookTests
 
         var history = (await bob.PostAsync("getMsgList", new { conversation_id = sent.Data.GetProperty("conversation_id").GetString() })).AssertOk().Data;
         Assert.That(history.EnumerateArray().Select(m => m.GetProperty("body").GetString()), Is.EqualTo(new[] { "oh ****" }));
+    }
+
+    [Test]
+    public async Task A_group_message_goes_through_the_same_hook_and_reaches_the_events_url_without_the_senders_address()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.BeforeSend = data => data.GetProperty("body").GetString()!.Contains("spam")
+            ? new { action = "reject", reason = "No spam here." }
+            : new { action = "rewrite", body = (object)data.GetProperty("body").GetString()!.Replace("darn", "****") };
+        var settings = Settings(eventsUrl: new Uri(receiver.Url, "/events"), beforeSendUrl: receiver.Url);
+        settings["UniIm:RecordIp"] = "true";
+        await using var app = await TestApp.StartAsync(settings);
+        var (owner, bob) = (await app.LoginAsync(), await app.LoginAsync());
+        var groupId = await owner.CreateGroupAsync(bob);
+        var headBefore = (await bob.HistoryAsync(groupId)).Length;
+
+        var refused = await owner.SayAsync(groupId, "buy spam");
+        refused.AssertError(403, "uni-im-no-permission");
+        Assert.That(refused.Body.GetProperty("errMsg").GetString(), Is.EqualTo("No spam here."));
+        Assert.That(await bob.HistoryAsync(groupId), Has.Length.EqualTo(headBefore), "a refused group send stores nothing");
+
+        var sent = (await owner.SayAsync(groupId, "oh darn")).AssertOk();
+        Assert.That((await bob.HistoryAsync(groupId)).Last().GetProperty("body").GetString(), Is.EqualTo("oh ****"));
+        await receiver.WaitForAsync(EventId(sent));
+        var data = receiver.Events.Single(e => e.GetProperty("id").GetString() == EventId(sent)).GetProperty("data");
+        Assert.That((data.GetProperty("group_id").GetString(), data.GetProperty("body").GetString()), Is.EqualTo((groupId, "oh ****")));
+        Assert.That(data.TryGetProperty("from_ip", out _), Is.False, "the sender's address never leaves the store");
     }
 
     [TestCase(false, TestName = "A_before_send_hook_that_is_down_refuses_sends_with_503_when_fail_closed")]
