@@ -205,47 +205,36 @@ public sealed partial class CosmosImStore : IImStore, IDisposable
         CancellationToken ct, params HttpStatusCode[] expected) =>
         SendAsync(StoreOp.Write, container, write, r => (r.StatusCode, r.RequestCharge), ct, expected);
 
-    /// <summary>A single-partition query, paged through continuations until <paramref name="limit"/> items or the end.</summary>
     /// <summary>
     /// A query over every partition (the SDK fans it out and merges the order): for rare jobs such as account deletion
     /// and export, never a request's hot path.
     /// </summary>
-    async Task<List<T>> QueryAcrossPartitionsAsync<T>(Container container, int limit, string sql, CancellationToken ct,
-        params (string Name, object? Value)[] parameters)
-    {
-        var query = new QueryDefinition(sql);
-        foreach (var (name, value) in parameters)
-            if (value is not null) query = query.WithParameter(name, value);
-        var requestOptions = new QueryRequestOptions { MaxItemCount = QueryPageSize ?? limit };
-        var items = new List<T>();
-        string? continuation = null;
-        do
-        {
-            var (page, _) = await SendAsync(StoreOp.Query, container, async () =>
-            {
-                using var iterator = container.GetItemQueryIterator<T>(query, continuation, requestOptions);
-                return await iterator.ReadNextAsync(ct);
-            }, r => (r.StatusCode, r.RequestCharge), ct);
-            items.AddRange(page!);
-            continuation = page!.ContinuationToken;
-        } while (continuation is not null && items.Count < limit);
-        return items.Count > limit ? items.GetRange(0, limit) : items;
-    }
+    Task<List<T>> QueryAcrossPartitionsAsync<T>(Container container, int limit, string sql, CancellationToken ct,
+        params (string Name, object? Value)[] parameters) =>
+        PagesAsync<T>(container, WithParameters(new QueryDefinition(sql), parameters), new QueryRequestOptions { MaxItemCount = QueryPageSize ?? limit },
+            limit, ct);
 
-    async Task<List<T>> QueryAsync<T>(Container container, string partitionKey, int limit, string sql, CancellationToken ct,
-        params (string Name, object? Value)[] parameters)
-    {
-        var query = new QueryDefinition(sql).WithParameter("@pk", partitionKey);
-        foreach (var (name, value) in parameters)
-            if (value is not null) query = query.WithParameter(name, value);   // null: the filter is not in this query
-        var requestOptions = new QueryRequestOptions
+    /// <summary>A single-partition query, paged through continuations until <paramref name="limit"/> items or the end.</summary>
+    Task<List<T>> QueryAsync<T>(Container container, string partitionKey, int limit, string sql, CancellationToken ct,
+        params (string Name, object? Value)[] parameters) =>
+        PagesAsync<T>(container, WithParameters(new QueryDefinition(sql).WithParameter("@pk", partitionKey), parameters), new QueryRequestOptions
         {
             PartitionKey = new PartitionKey(partitionKey),
             MaxItemCount = QueryPageSize ?? limit,
             // Straight to the one partition: no query-plan round trip to the gateway first.
             EnableOptimisticDirectExecution = true,
-        };
+        }, limit, ct);
 
+    static QueryDefinition WithParameters(QueryDefinition query, (string Name, object? Value)[] parameters)
+    {
+        foreach (var (name, value) in parameters)
+            if (value is not null) query = query.WithParameter(name, value);   // null: the filter is not in this query
+        return query;
+    }
+
+    async Task<List<T>> PagesAsync<T>(Container container, QueryDefinition query, QueryRequestOptions requestOptions, int limit,
+        CancellationToken ct)
+    {
         var items = new List<T>();
         string? continuation = null;
         do
