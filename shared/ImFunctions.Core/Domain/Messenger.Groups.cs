@@ -14,19 +14,6 @@ public sealed partial class Messenger
     IGroupStore GroupStore => (IGroupStore)store;
     IConversationListStore ListStore => (IConversationListStore)store;
 
-    /// <summary>
-    /// Appends a message to its conversation with the next free seq (gap-free, idempotent by id), exactly as a 1:1 send
-    /// does. <paramref name="draft"/>.Seq is the caller's best guess of the head + 1.
-    /// </summary>
-    public async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInTurnAsync(Message draft, CancellationToken ct)
-    {
-        using var turn = await seqTurns.EnterAsync(draft.ConversationId, ct);
-        if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
-        var appended = await AppendAsync(draft, ct);
-        if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
-        return appended;
-    }
-
     /// <summary>The window clamped to what a member may read: up to their leave, and after their hidden history.</summary>
     static SeqWindow Visible(MemberRecord member, SeqWindow window)
     {

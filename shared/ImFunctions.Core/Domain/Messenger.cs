@@ -106,37 +106,8 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         }
 
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var draft = new Message
-        {
-            Id = request.ClientMsgId is null ? Ids.New() : Ids.ForClientMessage(conversationId, me.Id, request.ClientMsgId),
-            ConversationId = conversationId,
-            Seq = ((senderRow ?? receiverRow)?.LastSeq ?? 0) + 1,
-            ClientMsgId = request.ClientMsgId,
-            FromUid = me.Id,
-            ToUid = toUid,
-            Appid = request.AppId,
-            Type = request.Type,
-            Body = composed.Body.Clone(),
-            CallUid = composed.CallUid,
-            AboutMsgId = request.AboutMsgId,
-            CreateTime = now,
-            ClientCreateTime = request.ClientCreateTime,
-            UpdateTime = now,
-            Nickname = me.Nickname,
-            AvatarFile = me.AvatarFile,
-            FromIp = request.FromIp,
-        };
-
-        // Sends to one conversation claim their seq one at a time within this process: racing for the same next
-        // seq through the store costs each loser another round trip, so a hot conversation's retries grow with
-        // the square of its concurrent senders. Across processes the store's conditional append still decides.
-        (Message? Message, ImError? Error, bool IsRetry) appended;
-        using (var turn = await seqTurns.EnterAsync(conversationId, ct))
-        {
-            if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
-            appended = await AppendAsync(draft, ct);
-            if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
-        }
+        var draft = Draft(me, request, composed, conversationId, ((senderRow ?? receiverRow)?.LastSeq ?? 0) + 1, now);
+        var appended = await AppendInTurnAsync(draft, ct);
         if (appended.Error is not null) return appended.Error;
         // from_ip stays in the message store: rows and pushes are seen by everyone, so they never carry it.
         var message = appended.Message! with { FromIp = null };
@@ -161,6 +132,45 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         // append and this write would otherwise leave (docs/legacy-backends.md, "Events").
         if (events is not null) await events.PublishAsync("message.sent", "message.sent:" + message.Id, message, ct);
         return new SentMessage(message.Id, conversationId, message.Seq, message.CreateTime);
+    }
+
+    /// <summary>A user's message as it is first offered to the store: the sender's profile copied, sent and updated now.</summary>
+    internal static Message Draft(User me, SendMessage request, ComposedMessage composed, string conversationId, long seq, long now) => new()
+    {
+        Id = request.ClientMsgId is null ? Ids.New() : Ids.ForClientMessage(conversationId, me.Id, request.ClientMsgId),
+        ConversationId = conversationId,
+        Seq = seq,
+        ClientMsgId = request.ClientMsgId,
+        FromUid = me.Id,
+        ToUid = request.ToUid,
+        GroupId = request.GroupId,
+        Appid = request.AppId,
+        Type = request.Type,
+        Body = composed.Body.Clone(),
+        CallUid = composed.CallUid,
+        AboutMsgId = request.AboutMsgId,
+        CreateTime = now,
+        ClientCreateTime = request.ClientCreateTime,
+        UpdateTime = now,
+        Nickname = me.Nickname,
+        AvatarFile = me.AvatarFile,
+        FromIp = request.FromIp,
+    };
+
+    /// <summary>
+    /// Appends a message to its conversation (1:1 or group) with the next free seq, gap-free and idempotent by id;
+    /// <paramref name="draft"/>.Seq is the caller's best guess of the head + 1. Sends to one conversation claim their
+    /// seq one at a time within this process: racing for the same next seq
+    /// through the store costs each loser another round trip, so a hot conversation's retries grow with the square of
+    /// its concurrent senders. Across processes the store's conditional append still decides.
+    /// </summary>
+    public async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInTurnAsync(Message draft, CancellationToken ct)
+    {
+        using var turn = await seqTurns.EnterAsync(draft.ConversationId, ct);
+        if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
+        var appended = await AppendAsync(draft, ct);
+        if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
+        return appended;
     }
 
     async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendAsync(Message draft, CancellationToken ct)

@@ -46,26 +46,7 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         var composing = await messenger.ComposeAsync(me, new ComposeTarget(conversationId, null, groupId, SenderHasHistory: true), request, ct);
         if (composing.Error is not null) return composing.Error;
         var composed = composing.Match(c => c, _ => null!);
-        var draft = new Message
-        {
-            Id = request.ClientMsgId is null ? Ids.New() : Ids.ForClientMessage(conversationId, me.Id, request.ClientMsgId),
-            ConversationId = conversationId,
-            Seq = group.LastSeq + 1,
-            ClientMsgId = request.ClientMsgId,
-            FromUid = me.Id,
-            GroupId = groupId,
-            Appid = request.AppId,
-            Type = request.Type,
-            Body = composed.Body.Clone(),
-            CallUid = composed.CallUid,
-            AboutMsgId = request.AboutMsgId,
-            CreateTime = now,
-            ClientCreateTime = request.ClientCreateTime,
-            UpdateTime = now,
-            Nickname = me.Nickname,
-            AvatarFile = me.AvatarFile,
-            FromIp = request.FromIp,
-        };
+        var draft = Messenger.Draft(me, request, composed, conversationId, group.LastSeq + 1, now);
         var (stored, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
         if (error is not null) return error;
         // from_ip stays in the message store: the group record, pushes and events are seen by others.
