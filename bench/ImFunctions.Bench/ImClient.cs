@@ -80,7 +80,7 @@ public sealed class ImClient(Uri baseAddress) : IDisposable
 
 /// <summary>
 /// A client socket speaking json.webpubsub.azure.v1 that reports each pushed message to <c>onMessage</c> with the
-/// time it arrived. It reads until closed; the handler runs on the socket's own loop.
+/// time it arrived (each event of a batch push on its own, in order). It reads until closed; the handler runs on the socket's own loop.
 /// </summary>
 public sealed class PushReceiver : IAsyncDisposable
 {
@@ -130,7 +130,10 @@ public sealed class PushReceiver : IAsyncDisposable
                         connected.TrySetResult();
                         break;
                     case "message" when onMessage is not null:
-                        onMessage(root.GetProperty("data"), arrived);
+                        var push = root.GetProperty("data");
+                        if (IsBatch(push))
+                            foreach (var each in push.GetProperty("data").EnumerateArray()) onMessage(each, arrived);
+                        else onMessage(push, arrived);
                         break;
                 }
             }
@@ -138,6 +141,11 @@ public sealed class PushReceiver : IAsyncDisposable
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException) { }
         finally { connected.TrySetException(new IOException("socket closed before the connected event")); }
     }
+
+    /// <summary>Pushes that queued up for one audience arrive as one frame: <c>{"type":"im","event":"batch","data":[…]}</c>.</summary>
+    static bool IsBatch(JsonElement push) =>
+        push.ValueKind == JsonValueKind.Object && push.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.String
+        && e.ValueEquals("batch") && push.TryGetProperty("data", out var events) && events.ValueKind == JsonValueKind.Array;
 
     public async ValueTask DisposeAsync()
     {

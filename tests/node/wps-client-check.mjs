@@ -29,11 +29,13 @@ await run(async (observed) => {
   });
   client.on("connected", (e) => { log("connected", e.connectionId); observed.connected.push(e.connectionId); });
   client.on("disconnected", (e) => { log("disconnected", e.message?.message); observed.disconnected.push(e.message?.message ?? null); });
-  client.on("server-message", (e) => {
-    const push = e.message.data;
+  const onPush = (push) => {
     log("push", push.event, push.data?.seq);
+    // Pushes that queued up for the user arrive as one batch frame: its events, in order.
+    if (push.type === "im" && push.event === "batch") return push.data.forEach(onPush);
     if (push.type === "im" && push.event === "msg") observed.pushes.push({ seq: push.data.seq, body: push.data.body });
-  });
+  };
+  client.on("server-message", (e) => onPush(e.message.data));
   const seen = () => observed.pushes.length;
 
   await client.start();

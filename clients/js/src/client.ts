@@ -223,6 +223,11 @@ export class ImClient {
 
   #onPush(push: PushPayload): void {
     if (!push || push.type !== "im") return;
+    // Pushes that queued up for one user or group arrive as one frame; each is delivered on its own, in order.
+    if (push.event === "batch" && Array.isArray(push.data)) {
+      for (const each of push.data) this.#onPush(each as PushPayload);
+      return;
+    }
     this.#emit("push", push);
     switch (push.event) {
       case "msg": return this.#sync.receive(push.data as Message & { is_hint?: boolean });

@@ -49,6 +49,27 @@ describe("messages", () => {
     await b.disconnect();
   });
 
+  test("a batch push is delivered as its events, in order", async () => {
+    const b = await signIn(app, "b");
+    const got = inbox(b);
+    const pushes = [];
+    const reads = [];
+    b.on("push", (p) => pushes.push(p.event));
+    b.on("read", (r) => reads.push(r.read_seq));
+    await b.connect();
+    const conversation_id = "single_batch_" + Date.now();
+    const msg = (seq) => ({ type: "im", event: "msg", data: { _id: `batch-${seq}`, conversation_id, seq, from_uid: "peer", type: "text", body: `m${seq}`, create_time: Date.now() } });
+    const read = (read_seq) => ({ type: "im", event: "read", data: { conversation_id, user_id: "peer", read_seq } });
+
+    await app.pushToUser(b.uid, { type: "im", event: "batch", data: [msg(1), read(1), msg(2), msg(3), read(3)] });
+
+    await waitFor(() => got.length === 3 && reads.length === 2, "the batch's events");
+    assert.deepEqual(got.map((m) => m.body), ["m1", "m2", "m3"]);
+    assert.deepEqual(reads, [1, 3]);
+    assert.deepEqual(pushes, ["msg", "read", "msg", "msg", "read"]);
+    await b.disconnect();
+  });
+
   test("an image by URL is sent and listed", async () => {
     const [a, b] = [await signIn(app, "a"), await signIn(app, "b")];
     const sent = await a.sendMsg({ to_uid: b.uid, type: "image", body: { url: "https://example.com/cat.png", width: 10, height: 20 } });

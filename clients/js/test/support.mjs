@@ -29,13 +29,14 @@ export async function startApp(settings = {}) {
   const dataDirectory = mkdtempSync(path.join(tmpdir(), "imf-sdk-"));
   const port = await freePort();
   const jwtSecret = "sdk-test-legacy-" + randomBytes(24).toString("hex");
+  const hubKey = "sdk-test-hub-" + randomBytes(24).toString("hex");
   const env = {
     ...process.env,
     DataDirectory: dataDirectory,
     PORT: String(port),
     UniIm__JwtSecret: jwtSecret,
     Auth__TokenSecret: "sdk-test-token-" + randomBytes(24).toString("hex"),
-    LocalHub__AccessKey: "sdk-test-hub-" + randomBytes(24).toString("hex"),
+    LocalHub__AccessKey: hubKey,
     ASPNETCORE_ENVIRONMENT: "Production",
     DOTNET_NOLOGO: "1",
     ...settings,
@@ -60,6 +61,17 @@ export async function startApp(settings = {}) {
     baseUrl, port, jwtSecret, output: () => output,
     /** A legacy backend's JWT for a user (exp in ms, as uni-im's docs sign it). */
     signJwt: (userInfo, expInMs = 60_000) => signJwt({ exp: Date.now() + expInMs, userInfo }, jwtSecret),
+    /** Pushes `data` to a user's connections through the hub's Web PubSub REST API, as the server's push calls do. */
+    async pushToUser(uid, data) {
+      const url = `${baseUrl}/api/hubs/im/users/${encodeURIComponent(uid)}/:send?api-version=2024-12-01`;
+      const token = signJwt({ aud: url, exp: Math.floor(Date.now() / 1000) + 300 }, hubKey);
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { authorization: "Bearer " + token, "content-type": "application/json" },
+        body: JSON.stringify(data),
+      });
+      if (response.status !== 202) throw new Error(`the hub answered ${response.status}: ${await response.text()}`);
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill("SIGTERM");

@@ -52,6 +52,42 @@ public static class PushEvents
     /// <summary>A change of the user's own conversation row that is not a message (settings, marked unread).</summary>
     public static ReadOnlyMemory<byte> Conversation<T>(T data) => Serialize("conversation", data);
 
+    /// <summary>A batch frame's size limit: far under Web PubSub's 1 MiB per message, small enough not to stall a socket.</summary>
+    public const int MaxBatchBytes = 64 * 1024;
+    /// <summary>At most this many events in one batch frame.</summary>
+    public const int MaxBatchEvents = 100;
+
+    static readonly byte[] BatchStart = "{\"type\":\"im\",\"event\":\"batch\",\"data\":["u8.ToArray();
+    static readonly byte[] BatchEnd = "]}"u8.ToArray();
+
+    /// <summary>The bytes a batch frame of <paramref name="events"/> events totalling <paramref name="eventBytes"/> takes.</summary>
+    public static int BatchLength(int events, int eventBytes) => BatchStart.Length + eventBytes + Math.Max(events - 1, 0) + BatchEnd.Length;
+
+    /// <summary>
+    /// Several pushes to one audience as one frame, in order: <c>{"type":"im","event":"batch","data":[push1,push2,…]}</c>.
+    /// The payloads are already serialized and are copied as they are.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Batch(IReadOnlyList<ReadOnlyMemory<byte>> pushes)
+    {
+        var eventBytes = 0;
+        for (var i = 0; i < pushes.Count; i++) eventBytes += pushes[i].Length;
+        var frame = new byte[BatchLength(pushes.Count, eventBytes)];
+        var at = Append(frame, 0, BatchStart);
+        for (var i = 0; i < pushes.Count; i++)
+        {
+            if (i > 0) frame[at++] = (byte)',';
+            at = Append(frame, at, pushes[i].Span);
+        }
+        Append(frame, at, BatchEnd);
+        return frame;
+    }
+
+    static int Append(byte[] frame, int at, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(frame.AsSpan(at));
+        return at + bytes.Length;
+    }
+
     static byte[] Serialize<T>(string eventName, T data) =>
         JsonSerializer.SerializeToUtf8Bytes(new PushEvent<T>("im", eventName, data), ImJson.Options);
 

@@ -50,14 +50,36 @@ public sealed class HubSocket : IAsyncDisposable
 
     public async Task<JsonElement> NextAsync(TimeSpan? timeout = null) => (await NextFrameAsync(timeout)).Json;
 
-    /// <summary>The next frame whose type is <paramref name="type"/> (message, ack, system, pong), skipping others.</summary>
+    /// <summary>
+    /// The next frame whose type is <paramref name="type"/> (message, ack, system, pong), skipping others. A message
+    /// carrying an im <c>batch</c> push comes back as one message per event, in order, as the SDK delivers them.
+    /// </summary>
     public async Task<JsonElement> NextOfTypeAsync(string type, TimeSpan? timeout = null)
     {
+        if (type == "message" && unbatched.TryDequeue(out var waiting)) return waiting;
         while (true)
         {
             var frame = await NextAsync(timeout);
-            if (frame.GetProperty("type").GetString() == type) return frame;
+            if (frame.GetProperty("type").GetString() != type) continue;
+            if (type != "message" || !IsBatch(frame)) return frame;
+            foreach (var push in frame.GetProperty("data").GetProperty("data").EnumerateArray())
+                unbatched.Enqueue(WithData(frame, push));
+            return unbatched.Dequeue();
         }
+    }
+
+    readonly Queue<JsonElement> unbatched = new();
+
+    static bool IsBatch(JsonElement message) =>
+        message.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+        && data.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "im"
+        && data.TryGetProperty("event", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() == "batch";
+
+    static JsonElement WithData(JsonElement message, JsonElement data)
+    {
+        var copy = System.Text.Json.Nodes.JsonNode.Parse(message.GetRawText())!.AsObject();
+        copy["data"] = System.Text.Json.Nodes.JsonNode.Parse(data.GetRawText());
+        return JsonSerializer.SerializeToElement(copy);
     }
 
     /// <summary>True when no frame arrives within <paramref name="wait"/>.</summary>
