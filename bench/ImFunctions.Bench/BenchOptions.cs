@@ -6,11 +6,11 @@ namespace ImFunctions.Bench;
 /// </summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] Scenarios = ["limit", "send", "groups", "connections", "reads", "store", "micro"];
+    public static readonly string[] Scenarios = ["limit", "send", "groups", "connections", "soak", "reads", "store", "micro"];
     /// <summary>Parts of "send", runnable alone.</summary>
-    public static readonly string[] SendShapes = ["pairs", "hot"];
+    public static readonly string[] SendShapes = ["pairs", "pairs-normal", "hot"];
 
-    public string[] Run { get; init; } = ["limit", "send", "groups", "connections", "reads", "store", "micro"];
+    public string[] Run { get; init; } = Scenarios;
     public bool Smoke { get; init; }
     public string Store { get; init; } = "sqlite";
     /// <summary>The markdown file whose results section is rewritten (null: print only).</summary>
@@ -37,6 +37,14 @@ public sealed record BenchOptions
     // Group send: members per group, and one fixed rate for every size so only the size changes.
     public int[] GroupSizes { get; init; } = [10, 500, 2000];
     public double GroupRate { get; init; } = 10;
+    /// <summary>The fan-out target: a group of this many members sending at this rate (issue 17: 500 at 100 msg/s).</summary>
+    public int GroupLoadMembers { get; init; } = 500;
+    public double GroupLoadRate { get; init; } = 100;
+
+    // Soak: pairs at a steady rate (half of this run's pairs peak unless given), memory read every window.
+    public TimeSpan SoakDuration { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan SoakWindow { get; init; } = TimeSpan.FromMinutes(1);
+    public double? SoakRate { get; init; }
 
     // Idle sockets.
     public int[] SocketCounts { get; init; } = [1000, 5000, 10000];
@@ -52,7 +60,7 @@ public sealed record BenchOptions
     public static BenchOptions Smoke_() => new()
     {
         Smoke = true,
-        Run = ["limit", "send", "groups", "connections", "reads", "store"],
+        Run = ["limit", "send", "groups", "connections", "soak", "reads", "store"],
         Rates = [100],
         BareRates = [200],
         Warmup = TimeSpan.FromMilliseconds(200),
@@ -62,6 +70,11 @@ public sealed record BenchOptions
         HotConnections = 4,
         GroupSizes = [10],
         GroupRate = 20,
+        GroupLoadMembers = 10,
+        GroupLoadRate = 40,
+        SoakDuration = TimeSpan.FromSeconds(1),
+        SoakWindow = TimeSpan.FromMilliseconds(500),
+        SoakRate = 50,
         SocketCounts = [50],
         HistorySizes = [2_000],
         ConversationCounts = [50],
@@ -100,6 +113,13 @@ public sealed record BenchOptions
                 case "--hot-connections": options = options with { HotConnections = int.Parse(Next()) }; break;
                 case "--group-sizes": options = options with { GroupSizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--group-rate": options = options with { GroupRate = double.Parse(Next()) }; break;
+                case "--group-load":
+                    var load = Next().Split('@');
+                    if (load.Length != 2) throw new ArgumentException("--group-load is MEMBERS@RATE, e.g. 500@100");
+                    options = options with { GroupLoadMembers = int.Parse(load[0]), GroupLoadRate = double.Parse(load[1]) };
+                    break;
+                case "--soak-minutes": options = options with { SoakDuration = TimeSpan.FromMinutes(double.Parse(Next())) }; break;
+                case "--soak-rate": options = options with { SoakRate = double.Parse(Next()) }; break;
                 case "--sockets": options = options with { SocketCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--history": options = options with { HistorySizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--conversations": options = options with { ConversationCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
@@ -118,10 +138,11 @@ public sealed record BenchOptions
     static double[] Numbers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(double.Parse).ToArray();
 
     public const string Usage = """
-        usage: ImFunctions.Bench [all|limit|send|pairs|hot|groups|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
+        usage: ImFunctions.Bench [all|limit|send|pairs|pairs-normal|hot|groups|connections|soak|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
                [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
+               [--group-load 500@100] [--soak-minutes 10] [--soak-rate n (default: half of this run's pairs peak, else 1000)]
                [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
         """;

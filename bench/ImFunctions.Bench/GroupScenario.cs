@@ -18,21 +18,27 @@ public static class GroupScenario
 
     public static async Task RunAsync(Bench bench)
     {
-        foreach (var size in bench.Options.GroupSizes)
-        {
-            var result = await SendAsync(bench, size);
-            bench.Report.Groups.Add(result);
-            var (s, ops) = (result.Step, result.Step.Ops);
-            bench.Log($"  group {size,5}  sends {result.Sends}  store r/q/w per send {ops?.PointReads:0.00}/{ops?.Queries:0.00}/{ops?.Writes:0.00} " +
-                      $"(max {ops?.MaxPointReads}/{ops?.MaxWrites})  push calls per send {result.PushCallsPerSend:0.00}  " +
-                      $"socket deliveries {result.DeliveriesPerSecond,7:0}/s  lost {s.Lost}  err {s.Errors}  " +
-                      $"last member p50 {s.Deliver.P50:0.0} p99 {s.Deliver.P99:0.0} max {s.Deliver.Max:0.0} ms  " +
-                      $"cpu srv {s.Window.ServerCpuPercent:0}% gen {s.Window.GeneratorCpuPercent:0}% other {s.Window.OtherCpuPercent:0}%" +
-                      (s.ErrorSample is { } e ? $"  first error: {e[..Math.Min(160, e.Length)]}" : ""));
-        }
+        var o = bench.Options;
+        foreach (var size in o.GroupSizes.Append(o.GroupLoadMembers).Distinct())
+            foreach (var result in await SendAsync(bench, size))
+            {
+                bench.Report.Groups.Add(result);
+                var (s, ops) = (result.Step, result.Step.Ops);
+                bench.Log($"  group {size,5} at {s.OfferedRate:0}/s  sends {result.Sends}  store r/q/w per send {ops?.PointReads:0.00}/{ops?.Queries:0.00}/{ops?.Writes:0.00} " +
+                          $"(max {ops?.MaxPointReads}/{ops?.MaxWrites})  push calls per send {result.PushCallsPerSend:0.00}  " +
+                          $"socket deliveries {result.DeliveriesPerSecond,7:0}/s  lost {s.Lost}  err {s.Errors}  " +
+                          $"last member p50 {s.Deliver.P50:0.0} p99 {s.Deliver.P99:0.0} max {s.Deliver.Max:0.0} ms  " +
+                          $"cpu srv {s.Window.ServerCpuPercent:0}% gen {s.Window.GeneratorCpuPercent:0}% other {s.Window.OtherCpuPercent:0}%" +
+                          (s.ErrorSample is { } e ? $"  first error: {e[..Math.Min(160, e.Length)]}" : ""));
+            }
     }
 
-    static async Task<GroupSend> SendAsync(Bench bench, int size)
+    /// <summary>
+    /// One group: the constant-cost step at <see cref="BenchOptions.GroupRate"/> when the size is one of
+    /// <see cref="BenchOptions.GroupSizes"/>, and the fan-out step at <see cref="BenchOptions.GroupLoadRate"/> when it is
+    /// <see cref="BenchOptions.GroupLoadMembers"/>, on the same app and sockets.
+    /// </summary>
+    static async Task<List<GroupSend>> SendAsync(Bench bench, int size)
     {
         var o = bench.Options;
         await using var app = await bench.StartAppAsync($"group-{size}");
@@ -58,11 +64,19 @@ public static class GroupScenario
                 return RawHttpConnection.Post(app.Port, "/api/sendMsg", from.Token, Encoding.UTF8.GetBytes(LoadScenarios.GroupSendBody(groupId, $"{run}.{i}")));
             }
 
-            var logFrom = LoadScenarios.LogLength(app.Server);
-            var step = await LoadScenarios.SendStepAsync(bench, app.Server, $"{size} members", o.GroupRate, Connections, Build,
-                s => Volatile.Write(ref current, s is null ? null : new Fanout(s, size)));
-            var sends = await SendCostAsync(app.Server, logFrom, TimeSpan.FromSeconds(o.Smoke ? 0.5 : 1));
-            return new GroupSend(size, setup.Elapsed.TotalSeconds, sends?.Requests ?? 0, sends?.Pushes ?? double.NaN, step);
+            var results = new List<GroupSend>();
+            var rates = new List<(double Rate, int Connections)>();
+            if (o.GroupSizes.Contains(size)) rates.Add((o.GroupRate, Connections));
+            if (size == o.GroupLoadMembers) rates.Add((o.GroupLoadRate, 2 * Connections));
+            foreach (var (rate, connections) in rates)
+            {
+                var logFrom = LoadScenarios.LogLength(app.Server);
+                var step = await LoadScenarios.SendStepAsync(bench, app.Server, $"{size} members", rate, connections, Build,
+                    s => Volatile.Write(ref current, s is null ? null : new Fanout(s, size)));
+                var sends = await SendCostAsync(app.Server, logFrom, TimeSpan.FromSeconds(o.Smoke ? 0.5 : 1));
+                results.Add(new GroupSend(size, setup.Elapsed.TotalSeconds, sends?.Requests ?? 0, sends?.Pushes ?? double.NaN, step));
+            }
+            return results;
         }
         finally
         {

@@ -35,7 +35,7 @@ public static class LoadScenarios
     {
         var o = bench.Options;
         await using var server = await ServerProcess.StartBareAsync(bench.WorkDirectory);
-        var series = new LoadSeries("bare", "bare Kestrel: POST /api/sendMsg reads the same JSON body, answers 200", []);
+        var series = new LoadSeries(Bare, "bare Kestrel: POST /api/sendMsg reads the same JSON body, answers 200", []);
         var body = Encoding.UTF8.GetBytes(SendBody("0123456789abcdef01234567", "bare.0"));
         var request = RawHttpConnection.Post(server.Port, "/api/sendMsg", "bench-token-of-typical-length-" + new string('x', 300), body);
         // A fresh process runs tier-0 code for its first seconds: warm it up untimed at the first rate.
@@ -50,24 +50,104 @@ public static class LoadScenarios
         return series;
     }
 
-    /// <summary>Many 1:1 pairs: sender i talks to receiver i, every receiver holds a socket.</summary>
+    /// <summary>Series names the targets are judged by.</summary>
+    public const string Pairs = "pairs", PairsNormal = "pairs-normal", Hot = "hot", Bare = "bare";
+
+    /// <summary>The app's SQLite setting for the NORMAL-durability pairs run (the default is FULL).</summary>
+    public static readonly IReadOnlyDictionary<string, string> NormalDurability =
+        new Dictionary<string, string> { ["Storage__Sqlite__Synchronous"] = "Normal" };
+
+    /// <summary>Many 1:1 pairs: sender i talks to receiver i, every receiver holds a socket; the store at its default (FULL) durability.</summary>
     public static Task<LoadSeries> PairsAsync(Bench bench) =>
-        SendSeriesAsync(bench, "pairs", $"{bench.Options.Pairs} 1:1 pairs, {bench.Options.Pairs} receivers on WebSockets, {bench.Options.Connections} HTTP connections",
+        SendSeriesAsync(bench, Pairs, $"{bench.Options.Pairs} 1:1 pairs, {bench.Options.Pairs} receivers on WebSockets, {bench.Options.Connections} HTTP connections, SQLite synchronous=FULL (default)",
             bench.Options.Pairs, bench.Options.Connections, hot: false);
+
+    /// <summary>The same pairs with the store at <c>synchronous=NORMAL</c> (survives kill -9, not a power cut): the match for ejabberd on WAL/NORMAL.</summary>
+    public static Task<LoadSeries> PairsNormalAsync(Bench bench) =>
+        SendSeriesAsync(bench, PairsNormal, $"as {Pairs}, SQLite synchronous=NORMAL",
+            bench.Options.Pairs, bench.Options.Connections, hot: false, NormalDurability);
 
     /// <summary>One conversation, both sides sending from many connections at once: every send races for the next seq.</summary>
     public static Task<LoadSeries> HotAsync(Bench bench) =>
-        SendSeriesAsync(bench, "hot", $"one conversation, both users sending over {bench.Options.HotConnections} concurrent connections (seq contention)",
+        SendSeriesAsync(bench, Hot, $"one conversation, both users sending over {bench.Options.HotConnections} concurrent connections (seq contention)",
             1, bench.Options.HotConnections, hot: true);
 
-    static async Task<LoadSeries> SendSeriesAsync(Bench bench, string name, string description, int pairs, int connections, bool hot)
+    static async Task<LoadSeries> SendSeriesAsync(Bench bench, string name, string description, int pairs, int connections, bool hot,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var o = bench.Options;
-        await using var app = await bench.StartAppAsync(name);
-        using var client = new ImClient(app.BaseAddress);
-        var senders = await client.LoginManyAsync($"{name}-s", pairs);
-        var receivers = await client.LoginManyAsync($"{name}-r", pairs);
-        StepState? current = null;
+        await using var rig = await SendRig.StartAsync(bench, name, pairs, hot, settings);
+        var series = new LoadSeries(name, description, []);
+        if (!o.Smoke) await rig.StepAsync("warm-up", o.Rates[0], connections, o.ProcessWarmup);
+        foreach (var rate in o.Rates)
+        {
+            var step = await rig.StepAsync(rate.ToString("0"), rate, connections);
+            series.Steps.Add(step);
+            bench.Print(name, step);
+            if (!step.Holds) break;
+        }
+        if (!o.Smoke && series.Peak > 0)
+        {
+            var step = await rig.StepAsync("half-peak", HalfOf(series.Peak), connections);
+            series.Steps.Add(step);
+            bench.Print(name, step);
+        }
+        return series;
+    }
+
+    /// <summary>Half of a peak, rounded to tens: the rate latency targets are judged at.</summary>
+    public static double HalfOf(double peak) => Math.Max(10, Math.Round(peak / 2 / 10) * 10);
+
+    /// <summary>
+    /// A fresh app with its senders logged in and its receivers on sockets, ready to run sendMsg steps: the pairs, the
+    /// hot conversation and the soak share it.
+    /// </summary>
+    public sealed class SendRig : IAsyncDisposable
+    {
+        readonly Bench bench;
+        readonly AppLease app;
+        readonly ImClient client;
+        readonly BenchUser[] senders, receivers;
+        readonly List<PushReceiver> sockets = [];
+        readonly int pairs;
+        readonly bool hot;
+        StepState? current;
+
+        SendRig(Bench bench, AppLease app, BenchUser[] senders, BenchUser[] receivers, int pairs, bool hot)
+        {
+            (this.bench, this.app, this.senders, this.receivers, this.pairs, this.hot) = (bench, app, senders, receivers, pairs, hot);
+            client = new ImClient(app.BaseAddress);
+        }
+
+        public ServerProcess Server => app.Server;
+
+        public static async Task<SendRig> StartAsync(Bench bench, string name, int pairs, bool hot, IReadOnlyDictionary<string, string>? settings = null)
+        {
+            var app = await bench.StartAppAsync(name, settings);
+            try
+            {
+                using var setup = new ImClient(app.BaseAddress);
+                var senders = await setup.LoginManyAsync($"{name}-s", pairs);
+                var receivers = await setup.LoginManyAsync($"{name}-r", pairs);
+                var rig = new SendRig(bench, app, senders, receivers, pairs, hot);
+                await rig.ListenAsync();
+                return rig;
+            }
+            catch
+            {
+                await app.DisposeAsync();
+                throw;
+            }
+        }
+
+        async Task ListenAsync()
+        {
+            foreach (var user in hot ? [senders[0], receivers[0]] : receivers)
+            {
+                var url = await client.NegotiateAsync(user);
+                sockets.Add(await PushReceiver.ConnectAsync(url, (data, at) => OnMessage(user.Uid, data, at)));
+            }
+        }
 
         // Receivers time each message at their socket and match it to its send by client_msg_id ("run.index").
         void OnMessage(string myUid, JsonElement data, long arrived)
@@ -78,45 +158,22 @@ public static class LoadScenarios
             if (Volatile.Read(ref current) is { } step && step.IndexOf(message) is var index and >= 0) step.Timeline.Delivered[index] = arrived;
         }
 
-        var listeners = hot ? [senders[0], receivers[0]] : receivers;
-        var sockets = new List<PushReceiver>();
-        try
+        // Requests are prebuilt per pair and direction; only client_msg_id changes per request.
+        byte[] Build(int run, int i)
         {
-            foreach (var user in listeners)
-            {
-                var url = await client.NegotiateAsync(user);
-                sockets.Add(await PushReceiver.ConnectAsync(url, (data, at) => OnMessage(user.Uid, data, at)));
-            }
-
-            // Requests are prebuilt per pair and direction; only client_msg_id changes per request.
-            byte[] Build(int run, int i)
-            {
-                var pair = i % pairs;
-                var (from, to) = hot && i % 2 == 1 ? (receivers[0], senders[0]) : (senders[pair], receivers[pair]);
-                return RawHttpConnection.Post(app.Port, "/api/sendMsg", from.Token, Encoding.UTF8.GetBytes(SendBody(to.Uid, $"{run}.{i}")));
-            }
-
-            var series = new LoadSeries(name, description, []);
-            if (!o.Smoke) await SendStepAsync(bench, app.Server, "warm-up", o.Rates[0], connections, Build, s => Volatile.Write(ref current, s), o.ProcessWarmup);
-            foreach (var rate in o.Rates)
-            {
-                var step = await SendStepAsync(bench, app.Server, rate.ToString("0"), rate, connections, Build, s => Volatile.Write(ref current, s));
-                series.Steps.Add(step);
-                bench.Print(name, step);
-                if (!step.Holds) break;
-            }
-            if (!o.Smoke && series.Peak > 0)
-            {
-                var half = Math.Round(series.Peak / 2 / 10) * 10;
-                var step = await SendStepAsync(bench, app.Server, "half-peak", half, connections, Build, s => Volatile.Write(ref current, s));
-                series.Steps.Add(step);
-                bench.Print(name, step);
-            }
-            return series;
+            var pair = i % pairs;
+            var (from, to) = hot && i % 2 == 1 ? (receivers[0], senders[0]) : (senders[pair], receivers[pair]);
+            return RawHttpConnection.Post(app.Port, "/api/sendMsg", from.Token, Encoding.UTF8.GetBytes(SendBody(to.Uid, $"{run}.{i}")));
         }
-        finally
+
+        public Task<LoadStep> StepAsync(string label, double rate, int connections, TimeSpan? length = null) =>
+            SendStepAsync(bench, app.Server, label, rate, connections, Build, s => Volatile.Write(ref current, s), length);
+
+        public async ValueTask DisposeAsync()
         {
             foreach (var socket in sockets) await socket.DisposeAsync();
+            client.Dispose();
+            await app.DisposeAsync();
         }
     }
 

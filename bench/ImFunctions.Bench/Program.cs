@@ -57,12 +57,15 @@ public static class BenchProgram
                 case "limit": bench.Report.Load.Add(await LoadScenarios.BareAsync(bench)); break;
                 case "send":
                     bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench));
+                    bench.Report.Load.Add(await LoadScenarios.PairsNormalAsync(bench));
                     bench.Report.Load.Add(await LoadScenarios.HotAsync(bench));
                     break;
                 case "pairs": bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench)); break;
+                case "pairs-normal": bench.Report.Load.Add(await LoadScenarios.PairsNormalAsync(bench)); break;
                 case "hot": bench.Report.Load.Add(await LoadScenarios.HotAsync(bench)); break;
                 case "groups": await GroupScenario.RunAsync(bench); break;
                 case "connections": await SocketScenario.RunAsync(bench); break;
+                case "soak": await SoakScenario.RunAsync(bench); break;
                 case "reads": await ReadScenario.RunAsync(bench); break;
                 case "store": await StoreScenario.RunAsync(bench); break;
                 case "micro": MicroScenario.Run(bench); break;
@@ -99,17 +102,19 @@ public sealed class Bench : IAsyncDisposable
 
     /// <summary>
     /// A fresh app with its own empty data folder; in smoke mode one app serves every scenario (each start costs a
-    /// second or two of a ten-second budget), so there "fresh" means fresh for the run.
+    /// second or two of a ten-second budget), so there "fresh" means fresh for the run (and <paramref name="settings"/>,
+    /// the scenario's own app settings, apply only outside smoke mode).
     /// </summary>
-    public async Task<AppLease> StartAppAsync(string name)
+    public async Task<AppLease> StartAppAsync(string name, IReadOnlyDictionary<string, string>? settings = null)
     {
         if (Options.Smoke && shared is not null) return shared;
         if (Options.Smoke) name = "shared";
-        var settings = new Dictionary<string, string> { ["Storage__Provider"] = Options.Store };
-        if (Options.Store == "cosmos") settings = await CosmosPeer.AppSettingsAsync(this, name);
-        settings["Storage__Sqlite__Path"] = SqlitePath(name);
-        foreach (var (key, value) in Options.AppEnvironment) settings[key] = value;
-        var app = new AppLease(await ServerProcess.StartAppAsync(WorkDirectory, DataDirectory(name), settings), SqlitePath(name), owned: !Options.Smoke);
+        var environment = new Dictionary<string, string> { ["Storage__Provider"] = Options.Store };
+        if (Options.Store == "cosmos") environment = await CosmosPeer.AppSettingsAsync(this, name);
+        environment["Storage__Sqlite__Path"] = SqlitePath(name);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) environment[key] = value;
+        foreach (var (key, value) in Options.AppEnvironment) environment[key] = value;
+        var app = new AppLease(await ServerProcess.StartAppAsync(WorkDirectory, DataDirectory(name), environment), SqlitePath(name), owned: !Options.Smoke);
         if (Options.Smoke) shared = app;
         return app;
     }

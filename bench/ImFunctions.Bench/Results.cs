@@ -45,6 +45,17 @@ public sealed record GroupSend(int Members, double SetupSeconds, int Sends, doub
     public double DeliveriesPerSecond => Step.DeliveredRate * Members;
 }
 
+/// <summary>A steady load held for minutes: one step per window, the app's memory at each window's end.</summary>
+public sealed record Soak(double Rate, List<LoadStep> Windows)
+{
+    /// <summary>RSS at the end of the second window: past warm-up, the level the rest should stay at.</summary>
+    public long SettledRssBytes => Windows.Count > 1 ? Windows[1].Window.EndRssBytes : 0;
+    public long EndRssBytes => Windows.Count > 0 ? Windows[^1].Window.EndRssBytes : 0;
+    public double Growth => SettledRssBytes > 0 ? (double)(EndRssBytes - SettledRssBytes) / SettledRssBytes : double.NaN;
+    public bool AllHeld => Windows.Count > 0 && Windows.All(w => w.Holds);
+    public bool Flat => Growth <= 0.05;
+}
+
 public sealed record MicroResult(string Name, double MeanNs, double AllocatedBytes);
 
 public sealed class BenchReport
@@ -61,6 +72,7 @@ public sealed class BenchReport
     public List<StoreRate> StoreRates { get; } = [];
     public List<GroupSend> Groups { get; } = [];
     public List<MicroResult> Micro { get; } = [];
+    public Soak? Soak { get; set; }
     public List<string> Notes { get; } = [];
     public TimeSpan Elapsed { get; set; }
 
@@ -72,5 +84,5 @@ public sealed class BenchReport
     public int ErrorsBelowSaturation => AllSteps.Where(x => x.Holds).Sum(x => x.Errors + x.Lost) + Sockets.Sum(s => s.Failed);
     public long TotalDelivered => AllSteps.Sum(x => (long)x.Deliver.Count);
 
-    IEnumerable<LoadStep> AllSteps => Load.SelectMany(s => s.Steps).Concat(Groups.Select(g => g.Step));
+    IEnumerable<LoadStep> AllSteps => Load.SelectMany(s => s.Steps).Concat(Groups.Select(g => g.Step)).Concat(Soak?.Windows ?? []);
 }
