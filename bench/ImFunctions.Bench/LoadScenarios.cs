@@ -108,7 +108,8 @@ public static class LoadScenarios
 
     /// <summary>
     /// The ladder every send series climbs: an untimed warm-up at the first rate (past tiered JIT and first GCs), the
-    /// rates in turn until a step does not hold, then one step at half the peak.
+    /// rates in turn until a step does not hold, then one step at half the peak. A server that cannot hold even the
+    /// first rate (ejabberd fsyncing every commit on a slow disk) is stepped down by halves, so it still has a peak.
     /// </summary>
     internal static async Task<LoadSeries> ClimbAsync(Bench bench, ServerProcess server, LoadSeries series, int connections,
         Func<int, int, byte[]> build, Action<StepState?> setCurrent, Func<byte[], bool>? accepts = null)
@@ -121,6 +122,12 @@ public static class LoadScenarios
             series.Steps.Add(step);
             bench.Print(series.Name, step);
             if (!step.Holds) break;
+        }
+        for (var rate = o.Rates[0] / 2; series.Peak == 0 && rate >= o.Rates[0] / 16; rate /= 2)
+        {
+            var step = await SendStepAsync(bench, server, rate.ToString("0"), rate, connections, build, setCurrent, accepts: accepts);
+            series.Steps.Add(step);
+            bench.Print(series.Name, step);
         }
         if (!o.Smoke && series.Peak > 0)
         {
