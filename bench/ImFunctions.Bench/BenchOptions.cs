@@ -6,11 +6,11 @@ namespace ImFunctions.Bench;
 /// </summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] Scenarios = ["limit", "send", "groups", "connections", "reads", "store", "micro"];
+    public static readonly string[] Scenarios = ["limit", "send", "ejabberd", "groups", "connections", "reads", "store", "micro"];
     /// <summary>Parts of "send", runnable alone.</summary>
     public static readonly string[] SendShapes = ["pairs", "hot"];
 
-    public string[] Run { get; init; } = ["limit", "send", "groups", "connections", "reads", "store", "micro"];
+    public string[] Run { get; init; } = ["limit", "send", "ejabberd", "groups", "connections", "reads", "store", "micro"];
     public bool Smoke { get; init; }
     public string Store { get; init; } = "sqlite";
     /// <summary>The markdown file whose results section is rewritten (null: print only).</summary>
@@ -52,7 +52,7 @@ public sealed record BenchOptions
     public static BenchOptions Smoke_() => new()
     {
         Smoke = true,
-        Run = ["limit", "send", "groups", "connections", "reads", "store"],
+        Run = ["limit", "send", "ejabberd", "groups", "connections", "reads", "store"],
         Rates = [100],
         BareRates = [200],
         Warmup = TimeSpan.FromMilliseconds(200),
@@ -118,11 +118,13 @@ public sealed record BenchOptions
     static double[] Numbers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(double.Parse).ToArray();
 
     public const string Usage = """
-        usage: ImFunctions.Bench [all|limit|send|pairs|hot|groups|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
+        usage: ImFunctions.Bench [all|limit|send|pairs|hot|ejabberd|groups|connections|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
                [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
                [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
+        ejabberd: the pairs shape against Debian's ejabberd (stock SQLite, then WAL/NORMAL); needs the ejabberd and
+        erlang-p1-sqlite3 packages (bench/run.sh installs them).
         """;
 }

@@ -61,6 +61,7 @@ public static class BenchProgram
                     break;
                 case "pairs": bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench)); break;
                 case "hot": bench.Report.Load.Add(await LoadScenarios.HotAsync(bench)); break;
+                case "ejabberd": bench.Report.Load.AddRange(await EjabberdScenario.RunAsync(bench)); break;
                 case "groups": await GroupScenario.RunAsync(bench); break;
                 case "connections": await SocketScenario.RunAsync(bench); break;
                 case "reads": await ReadScenario.RunAsync(bench); break;
