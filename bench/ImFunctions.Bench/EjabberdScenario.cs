@@ -29,12 +29,14 @@ public static class EjabberdScenario
     {
         var o = bench.Options;
         var name = SeriesName(durability);
+        var setup = System.Diagnostics.Stopwatch.StartNew();
         await using var peer = await EjabberdPeer.StartAsync(bench, durability);
+        bench.Log($"  ejabberd started in {setup.Elapsed.TotalSeconds:0.0} s");
         var senders = Enumerable.Range(0, o.Pairs).Select(i => $"s{i}").ToArray();
         var receivers = Enumerable.Range(0, o.Pairs).Select(i => $"r{i}").ToArray();
         await peer.RegisterAsync(senders.Concat(receivers));
         var sqlite = await peer.SqliteConnectionAsync();
-        bench.Log($"  ejabberd {peer.Version} (pid {peer.Server.Pid}), SQLite connection: {sqlite}");
+        bench.Log($"  ejabberd {peer.Version} (pid {peer.Server.Pid}), {2 * o.Pairs} users registered at {setup.Elapsed.TotalSeconds:0.0} s, SQLite connection: {sqlite}");
         bench.Report.Notes.Add($"{name}: Debian's ejabberd {peer.Version}; its SQLite connection reported {sqlite}.");
 
         LoadScenarios.StepState? current = null;

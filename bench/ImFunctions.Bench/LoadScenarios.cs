@@ -123,7 +123,7 @@ public static class LoadScenarios
             bench.Print(series.Name, step);
             if (!step.Holds) break;
         }
-        for (var rate = o.Rates[0] / 2; series.Peak == 0 && rate >= o.Rates[0] / 16; rate /= 2)
+        for (var rate = o.Rates[0] / 2; !o.Smoke && series.Peak == 0 && rate >= o.Rates[0] / 16; rate /= 2)
         {
             var step = await SendStepAsync(bench, server, rate.ToString("0"), rate, connections, build, setCurrent, accepts: accepts);
             series.Steps.Add(step);
