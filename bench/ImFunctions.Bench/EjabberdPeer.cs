@@ -103,9 +103,10 @@ public sealed class EjabberdPeer : IAsyncDisposable
     static string Release()
     {
         if (!File.Exists(Erl)) throw new InvalidOperationException($"ejabberd scenario: {Erl} is missing. {Install}.");
-        var release = Directory.EnumerateDirectories("/usr/lib")
-            .SelectMany(lib => Directory.EnumerateDirectories(lib, "ejabberd-*"))
-            .FirstOrDefault(dir => File.Exists(Path.Combine(dir, "ebin", "ejabberd.app")))
+        // The folder itself, not Debian's ejabberd-23.01 link to it: its name carries the package revision.
+        var release = Directory.EnumerateDirectories("/usr/lib", "ejabberd-*",
+                new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, IgnoreInaccessible = true })
+            .FirstOrDefault(dir => new DirectoryInfo(dir).LinkTarget is null && File.Exists(Path.Combine(dir, "ebin", "ejabberd.app")))
             ?? throw new InvalidOperationException($"ejabberd scenario: no ejabberd release under /usr/lib/*/ejabberd-*. {Install}.");
         if (!Directory.Exists("/usr/lib/erlang/lib") || !Directory.EnumerateDirectories("/usr/lib/erlang/lib", "p1_sqlite3-*").Any())
             throw new InvalidOperationException($"ejabberd scenario: ejabberd's SQLite driver (erlang-p1-sqlite3) is missing. {Install}.");
