@@ -7,7 +7,7 @@ namespace ImFunctions.Bench;
 
 /// <summary>
 /// A server under test, in its own process on a free loopback port: the app (fresh data folder, fixed secrets,
-/// rate limit raised) or the bare-Kestrel baseline. Stopped by its pid, SIGTERM first.
+/// rate limit raised), the bare-Kestrel baseline, or a peer (EjabberdPeer). Stopped by its pid, SIGTERM first.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
