@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need (php-cli, a JDK and Go from apt when
-# missing, the pinned npm peers under tests/node, the SDK's npm packages under clients/js, Debian's chromium, the
-# Bicep CLI from NuGet), checks infra/, runs every NUnit test, then the SDK and web chat tests (node's test runner,
-# against the built local host), and ends with one line counting both:
+# missing, the pinned npm peers under tests/node, the SDK's npm packages under clients/js, Debian's chromium and
+# ejabberd, the Bicep CLI from NuGet), checks infra/, runs every NUnit test, then the SDK and web chat tests
+# (node's test runner, against the built local host), and ends with one line counting both:
 #   N passed, N failed[, N skipped]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,6 +34,12 @@ if [[ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]]; then
   apt-get -o DPkg::Lock::Timeout=300 install -y -q chromium >/dev/null \
     || { apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null && apt-get -o DPkg::Lock::Timeout=300 install -y -q chromium >/dev/null; } \
     || echo "tests/run.sh: could not install chromium; the browser tests will fail saying so" >&2
+fi
+
+# The bench's smoke test (BenchSmokeTests) runs its ejabberd scenario: Debian's ejabberd and its SQLite driver, with
+# the package's own service left stopped (bench/ImFunctions.Bench/ejabberd/install.sh).
+if ! bash bench/ImFunctions.Bench/ejabberd/install.sh; then
+  echo "tests/run.sh: could not install ejabberd; the bench smoke test will fail saying so" >&2
 fi
 
 echo "== infra/ (bicep build + lint)"

@@ -7,6 +7,8 @@ namespace ImFunctions.Bench;
 public sealed record BenchOptions
 {
     public static readonly string[] Scenarios = ["limit", "send", "groups", "connections", "soak", "reads", "store", "micro"];
+    /// <summary>Run alone: the peer's two configurations (also part of "send", interleaved with ours).</summary>
+    public const string Peer = "ejabberd";
     /// <summary>Parts of "send", runnable alone.</summary>
     public static readonly string[] SendShapes = ["pairs", "pairs-normal", "hot"];
 
@@ -94,7 +96,7 @@ public sealed record BenchOptions
             {
                 case "--smoke": break;
                 case "all": scenarios.AddRange(smoke ? options.Run : Scenarios); break;
-                case var s when Scenarios.Contains(s) || SendShapes.Contains(s): scenarios.Add(s); break;
+                case var s when Scenarios.Contains(s) || SendShapes.Contains(s) || s == Peer: scenarios.Add(s); break;
                 case "--store": options = options with { Store = Next() }; break;
                 case "--out": options = options with { MarkdownPath = Next() }; break;
                 case "--plots": options = options with { PlotDirectory = Next() }; break;
@@ -138,12 +140,15 @@ public sealed record BenchOptions
     static double[] Numbers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(double.Parse).ToArray();
 
     public const string Usage = """
-        usage: ImFunctions.Bench [all|limit|send|pairs|pairs-normal|hot|groups|connections|soak|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
+        usage: ImFunctions.Bench [all|limit|send|pairs|pairs-normal|hot|ejabberd|groups|connections|soak|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
                [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
                [--group-load 500@100] [--soak-minutes 10] [--soak-rate n (default: half of this run's pairs peak, else 1000)]
                [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
+        send: pairs (SQLite FULL), ejabberd on its stock SQLite, pairs-normal, ejabberd on WAL/NORMAL, hot — ours and the
+        peer interleaved. ejabberd: the peer's two configurations alone; needs the ejabberd and erlang-p1-sqlite3
+        packages (bench/run.sh installs them).
         """;
 }

@@ -10,7 +10,7 @@ namespace ImFunctions.Bench;
 /// </summary>
 public static class LoadScenarios
 {
-    const string Text = "bench message: the quick brown fox jumps over the lazy dog 0123456789";
+    internal const string Text = "bench message: the quick brown fox jumps over the lazy dog 0123456789";
     /// <summary>sendMsg as the app's request log names it (the method, not the path).</summary>
     public const string SendMethod = "sendMsg";
     static int runIds;
@@ -22,12 +22,15 @@ public static class LoadScenarios
         public readonly OpenLoop.Timeline Timeline = timeline;
 
         /// <summary>The request index of a pushed message this step sent (client_msg_id "run.index"), or -1.</summary>
-        public int IndexOf(JsonElement message)
+        public int IndexOf(JsonElement message) =>
+            message.TryGetProperty("client_msg_id", out var value) && value.GetString() is { } id ? IndexOf(id) : -1;
+
+        /// <summary>The request index in an id "run.index" this step made, or -1.</summary>
+        public int IndexOf(ReadOnlySpan<char> id)
         {
-            var id = message.TryGetProperty("client_msg_id", out var value) ? value.GetString() : null;
-            var dot = id?.IndexOf('.') ?? -1;
-            if (dot < 0 || !int.TryParse(id.AsSpan(0, dot), out var run) || run != Run) return -1;
-            return int.TryParse(id.AsSpan(dot + 1), out var index) && index < Timeline.Count ? index : -1;
+            var dot = id.IndexOf('.');
+            if (dot < 0 || !int.TryParse(id[..dot], out var run) || run != Run) return -1;
+            return int.TryParse(id[(dot + 1)..], out var index) && index >= 0 && index < Timeline.Count ? index : -1;
         }
     }
 
@@ -75,24 +78,8 @@ public static class LoadScenarios
     static async Task<LoadSeries> SendSeriesAsync(Bench bench, string name, string description, int pairs, int connections, bool hot,
         IReadOnlyDictionary<string, string>? settings = null)
     {
-        var o = bench.Options;
         await using var rig = await SendRig.StartAsync(bench, name, pairs, hot, settings);
-        var series = new LoadSeries(name, description, []);
-        if (!o.Smoke) await rig.StepAsync("warm-up", o.Rates[0], connections, o.ProcessWarmup);
-        foreach (var rate in o.Rates)
-        {
-            var step = await rig.StepAsync(rate.ToString("0"), rate, connections);
-            series.Steps.Add(step);
-            bench.Print(name, step);
-            if (!step.Holds) break;
-        }
-        if (!o.Smoke && series.Peak > 0)
-        {
-            var step = await rig.StepAsync("half-peak", HalfOf(series.Peak), connections);
-            series.Steps.Add(step);
-            bench.Print(name, step);
-        }
-        return series;
+        return await rig.ClimbAsync(new LoadSeries(name, description, []), connections);
     }
 
     /// <summary>Half of a peak, rounded to tens: the rate latency targets are judged at.</summary>
@@ -166,6 +153,9 @@ public static class LoadScenarios
             return RawHttpConnection.Post(app.Port, "/api/sendMsg", from.Token, Encoding.UTF8.GetBytes(SendBody(to.Uid, $"{run}.{i}")));
         }
 
+        public Task<LoadSeries> ClimbAsync(LoadSeries series, int connections) =>
+            LoadScenarios.ClimbAsync(bench, app.Server, series, connections, Build, s => Volatile.Write(ref current, s));
+
         public Task<LoadStep> StepAsync(string label, double rate, int connections, TimeSpan? length = null) =>
             SendStepAsync(bench, app.Server, label, rate, connections, Build, s => Volatile.Write(ref current, s), length);
 
@@ -177,9 +167,41 @@ public static class LoadScenarios
         }
     }
 
+    /// <summary>
+    /// The ladder every send series climbs: an untimed warm-up at the first rate (past tiered JIT and first GCs), the
+    /// rates in turn until a step does not hold, then one step at half the peak. A server that cannot hold even the
+    /// first rate (ejabberd fsyncing every commit on a slow disk) is stepped down by halves, so it still has a peak.
+    /// </summary>
+    internal static async Task<LoadSeries> ClimbAsync(Bench bench, ServerProcess server, LoadSeries series, int connections,
+        Func<int, int, byte[]> build, Action<StepState?> setCurrent, Func<byte[], bool>? accepts = null)
+    {
+        var o = bench.Options;
+        if (!o.Smoke) await SendStepAsync(bench, server, "warm-up", o.Rates[0], connections, build, setCurrent, o.ProcessWarmup, accepts);
+        foreach (var rate in o.Rates)
+        {
+            var step = await SendStepAsync(bench, server, rate.ToString("0"), rate, connections, build, setCurrent, accepts: accepts);
+            series.Steps.Add(step);
+            bench.Print(series.Name, step);
+            if (!step.Holds) break;
+        }
+        for (var rate = o.Rates[0] / 2; !o.Smoke && series.Peak == 0 && rate >= o.Rates[0] / 16; rate /= 2)
+        {
+            var step = await SendStepAsync(bench, server, rate.ToString("0"), rate, connections, build, setCurrent, accepts: accepts);
+            series.Steps.Add(step);
+            bench.Print(series.Name, step);
+        }
+        if (!o.Smoke && series.Peak > 0)
+        {
+            var step = await SendStepAsync(bench, server, "half-peak", HalfOf(series.Peak), connections, build, setCurrent, accepts: accepts);
+            series.Steps.Add(step);
+            bench.Print(series.Name, step);
+        }
+        return series;
+    }
+
     /// <summary>A step of sendMsg whose receivers mark <c>Timeline.Delivered</c>; it waits (bounded) for deliveries that trail.</summary>
     internal static async Task<LoadStep> SendStepAsync(Bench bench, ServerProcess app, string label, double rate, int connections,
-        Func<int, int, byte[]> build, Action<StepState?> setCurrent, TimeSpan? length = null)
+        Func<int, int, byte[]> build, Action<StepState?> setCurrent, TimeSpan? length = null, Func<byte[], bool>? accepts = null)
     {
         var run = Interlocked.Increment(ref runIds);
         StepState? state = null;
@@ -198,12 +220,16 @@ public static class LoadScenarios
                     await Task.Delay(50);
                 }
                 setCurrent(null);
-            }, length);
+            }, length, accepts);
     }
 
-    /// <summary>One step: the load, the measured window's CPU and memory, and the app's own count of store work.</summary>
+    /// <summary>
+    /// One step: the load, the measured window's CPU and memory, and the app's own count of store work. A 200 counts
+    /// as answered when <paramref name="accepts"/> (if given) accepts its body.
+    /// </summary>
     static async Task<LoadStep> RunStepAsync(Bench bench, ServerProcess server, string label, double rate, int connections,
-        Func<int, byte[]> build, Action<OpenLoop.Timeline>? started, Func<OpenLoop.Timeline, Task>? finished, TimeSpan? length = null)
+        Func<int, byte[]> build, Action<OpenLoop.Timeline>? started, Func<OpenLoop.Timeline, Task>? finished, TimeSpan? length = null,
+        Func<byte[], bool>? accepts = null)
     {
         var o = bench.Options;
         var measured = length ?? o.Duration;
@@ -219,8 +245,9 @@ public static class LoadScenarios
         var (_, from, to) = await OpenLoop.RunAsync(server.Port, connections, o.MaxQueued, rate, o.Warmup, measured, build,
             (_, status, body) =>
             {
-                if (status != 200) Interlocked.CompareExchange(ref errorSample, $"{status}: {Encoding.UTF8.GetString(body)}", null);
-                return (short)status;
+                var ok = status == 200 && (accepts?.Invoke(body) ?? true);
+                if (!ok) Interlocked.CompareExchange(ref errorSample, $"{status}: {Encoding.UTF8.GetString(body)}", null);
+                return ok ? (short)200 : status == 200 ? OpenLoop.Refused : (short)status;
             },
             begin =>
             {

@@ -23,6 +23,8 @@ public sealed class OpenLoop
     }
 
     public const short Shed = -1, Failed = -2, TimedOut = -3;
+    /// <summary>Answered 200, but the body reports a failure (ejabberd's API answers 200 with a body of 1).</summary>
+    public const short Refused = -4;
 
     /// <summary>
     /// Runs <paramref name="rate"/> requests per second for warmup + duration, then waits (bounded) for the last

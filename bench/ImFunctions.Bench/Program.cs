@@ -56,13 +56,17 @@ public static class BenchProgram
             {
                 case "limit": bench.Report.Load.Add(await LoadScenarios.BareAsync(bench)); break;
                 case "send":
+                    // Ours and the peer interleaved, each durability next to its match, so the ratios come from one stretch of time.
                     bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench));
+                    if (!bench.Options.Smoke) bench.Report.Load.Add(await EjabberdScenario.PairsAsync(bench, EjabberdDurability.Stock));
                     bench.Report.Load.Add(await LoadScenarios.PairsNormalAsync(bench));
+                    bench.Report.Load.Add(await EjabberdScenario.PairsAsync(bench, EjabberdDurability.WalNormal));
                     bench.Report.Load.Add(await LoadScenarios.HotAsync(bench));
                     break;
                 case "pairs": bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench)); break;
                 case "pairs-normal": bench.Report.Load.Add(await LoadScenarios.PairsNormalAsync(bench)); break;
                 case "hot": bench.Report.Load.Add(await LoadScenarios.HotAsync(bench)); break;
+                case BenchOptions.Peer: bench.Report.Load.AddRange(await EjabberdScenario.RunAsync(bench)); break;
                 case "groups": await GroupScenario.RunAsync(bench); break;
                 case "connections": await SocketScenario.RunAsync(bench); break;
                 case "soak": await SoakScenario.RunAsync(bench); break;

@@ -17,8 +17,8 @@ public static class Reporting
     public const string LatencyPlot = "bench-latency.png";
     public const string ThroughputPlot = "bench-throughput.png";
 
-    /// <summary>The peer's series, by the names its scenario gives them.</summary>
-    public const string EjabberdStock = "ejabberd-stock", EjabberdWal = "ejabberd-wal";
+    static readonly string EjabberdStock = EjabberdScenario.SeriesName(EjabberdDurability.Stock);
+    static readonly string EjabberdWal = EjabberdScenario.SeriesName(EjabberdDurability.WalNormal);
 
     /// <summary>
     /// Issue 17's targets judged against this run, every ratio between series of the same run. A target whose
@@ -323,7 +323,7 @@ public static class Reporting
         {
             var steps = s.Steps.Where(x => x.Label != "half-peak").OrderBy(x => x.OfferedRate).ToList();
             var line = throughput.Add.Scatter(steps.Select(x => x.OfferedRate).ToArray(), steps.Select(x => x.AchievedRate).ToArray());
-            line.LegendText = s.Name == LoadScenarios.Bare ? "bare Kestrel" : $"sendMsg, {s.Name}";
+            line.LegendText = s.Name == LoadScenarios.Bare ? "bare Kestrel" : s.Name.StartsWith("ejabberd", StringComparison.Ordinal) ? s.Name : $"sendMsg, {s.Name}";
             line.LineWidth = 2;
         }
         throughput.Title("Throughput vs offered load");

@@ -7,7 +7,7 @@ namespace ImFunctions.Bench;
 
 /// <summary>
 /// A server under test, in its own process on a free loopback port: the app (fresh data folder, fixed secrets,
-/// rate limit raised) or the bare-Kestrel baseline. Stopped by its pid, SIGTERM first.
+/// rate limit raised), the bare-Kestrel baseline, or a peer (EjabberdPeer). Stopped by its pid, SIGTERM first.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
@@ -58,11 +58,20 @@ public sealed class ServerProcess : IAsyncDisposable
         StartAsync(Path.Combine(AppContext.BaseDirectory, "ImFunctions.Bench.dll"), ["bare-server"], new Dictionary<string, string>(),
             workDirectory, "bare", null);
 
-    static async Task<ServerProcess> StartAsync(string dll, string[] args, Dictionary<string, string> env, string workDirectory,
+    static Task<ServerProcess> StartAsync(string dll, string[] args, Dictionary<string, string> env, string workDirectory,
         string name, string? dataDirectory)
     {
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the bench project first.", dll);
-        var port = FreePort();
+        return LaunchAsync(name, [DotnetHost(), dll, .. args], env, workDirectory, FreePort(), "/", dataDirectory);
+    }
+
+    /// <summary>
+    /// Starts any server command on a port the caller chose (and wrote into its configuration), logging its output to
+    /// the work folder; it is ready when GET <paramref name="readyPath"/> answers 2xx.
+    /// </summary>
+    public static async Task<ServerProcess> LaunchAsync(string name, IReadOnlyList<string> command, IDictionary<string, string> env,
+        string workDirectory, int port, string readyPath, string? dataDirectory = null)
+    {
         var log = Path.Combine(workDirectory, $"{name}-{port}.log");
         // exec: the shell becomes the server, so the pid we hold (and measure in /proc) is the server's own.
         // An empty working directory: the content root's config watcher must not see the data folder and log
@@ -71,11 +80,11 @@ public sealed class ServerProcess : IAsyncDisposable
         Directory.CreateDirectory(cwd);
         var start = new ProcessStartInfo("/bin/sh")
         {
-            ArgumentList = { "-c", "exec \"$0\" \"$@\" >\"$LOG_FILE\" 2>&1", DotnetHost(), dll },
+            ArgumentList = { "-c", "exec \"$0\" \"$@\" >\"$LOG_FILE\" 2>&1" },
             UseShellExecute = false,
             WorkingDirectory = cwd,
         };
-        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var a in command) start.ArgumentList.Add(a);
         // The generator may run with its own runtime tuning (run.sh turns thread-pool spinning off for it); the
         // servers it measures run with the runtime's defaults, as they would be deployed.
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("DOTNET_ThreadPool_", StringComparison.Ordinal)).ToList())
@@ -83,14 +92,19 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var (k, v) in env) start.Environment[k] = v;
         start.Environment["LOG_FILE"] = log;
         start.Environment["PORT"] = port.ToString();
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + dll);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + command[0]);
         lock (Live) Live.Add(process);
         var server = new ServerProcess(process, port, log, dataDirectory);
-        await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        try { await server.WaitUntilReadyAsync(readyPath, TimeSpan.FromSeconds(60)); }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
         return server;
     }
 
-    async Task WaitUntilReadyAsync(TimeSpan timeout)
+    async Task WaitUntilReadyAsync(string path, TimeSpan timeout)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
@@ -100,7 +114,7 @@ public sealed class ServerProcess : IAsyncDisposable
                 throw new InvalidOperationException($"server exited with {process.ExitCode}: {Tail(LogPath)}");
             try
             {
-                using var response = await http.GetAsync("/");
+                using var response = await http.GetAsync(path);
                 if (response.IsSuccessStatusCode) return;
             }
             catch (HttpRequestException) { }
