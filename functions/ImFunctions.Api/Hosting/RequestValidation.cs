@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -16,10 +17,15 @@ public static class RequestValidation
     }
 }
 
-/// <summary>Field names in messages are the wire names (to_uid, appId), not the C# ones.</summary>
+/// <summary>
+/// Field names in messages are the wire names (to_uid, appId), not the C# ones. FluentValidation asks for a rule's
+/// name each time the rule runs, so each member's name is worked out (attributes read, snake_cased) once.
+/// </summary>
 static class WireNames
 {
-    public static string Of(MemberInfo member) =>
-        member.GetCustomAttributes(typeof(JsonPropertyNameAttribute), true).OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name
-        ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
+    static readonly ConcurrentDictionary<MemberInfo, string> Names = new();
+
+    public static string Of(MemberInfo member) => Names.GetOrAdd(member, static m =>
+        m.GetCustomAttributes(typeof(JsonPropertyNameAttribute), true).OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name
+        ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(m.Name));
 }
