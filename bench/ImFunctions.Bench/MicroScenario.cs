@@ -6,6 +6,11 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ImFunctions.Api.Auth;
+using ImFunctions.Api.Hosting;
+using ImFunctions.Api.Messages;
+using ImFunctions.Core.Storage;
+using FluentValidation;
+using Microsoft.Extensions.Logging.Abstractions;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Push;
 
@@ -23,8 +28,7 @@ public static class MicroScenario
             .AddLogger(BenchmarkDotNet.Loggers.NullLogger.Instance)
             .WithArtifactsPath(Path.Combine(bench.WorkDirectory, "micro"))
             .WithOptions(ConfigOptions.DisableLogFile | ConfigOptions.JoinSummary);
-        var summary = BenchmarkRunner.Run<SendPathBenchmarks>(config);
-        foreach (var report in summary.Reports)
+        foreach (var report in BenchmarkRunner.Run([typeof(RequestPathBenchmarks), typeof(SendPathBenchmarks)], config).SelectMany(s => s.Reports))
         {
             if (report.ResultStatistics is null) continue;
             var result = new MicroResult(report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''), report.ResultStatistics.Mean,
@@ -35,11 +39,86 @@ public static class MicroScenario
     }
 }
 
+/// <summary>
+/// What the pipeline (ImPipeline) does around every sendMsg besides the feature: the caller's token, the body, binding,
+/// validation, the envelope and the request log line, each with the app's own code and settings.
+/// </summary>
+[MemoryDiagnoser]
+public class RequestPathBenchmarks
+{
+    static readonly byte[] Body = JsonSerializer.SerializeToUtf8Bytes(new
+    {
+        to_uid = Ids.New(), appId = ImClient.AppId, type = "text", body = "bench message: the quick brown fox jumps over the lazy dog",
+        client_msg_id = "12.3456", client_create_time = 1_700_000_000_000,
+    });
+
+    TokenService tokens = null!;
+    string token = "";
+    JsonElement body;
+    SendMsgRequest request = null!;
+    IValidator<SendMsgRequest> validator = null!;
+    DefaultHttpContext http = null!;
+    RequestBody.Raw raw = null!;
+    IResult envelope = null!;
+    ILoggerFactory loggers = null!;
+    ILogger log = null!;
+    TextWriter console = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        tokens = new TokenService(new AuthOptions { TokenSecret = ServerProcess.TokenSecret }, TimeProvider.System);
+        token = tokens.Issue(new User { Id = Ids.New(), ExtUid = "ext-a", Role = [] }).Token;
+        RequestValidation.Configure();
+        validator = new SendMsgRequestValidator();
+        http = new DefaultHttpContext();
+        http.Request.ContentType = "application/json";
+        http.Response.Body = Stream.Null;
+        raw = new RequestBody.Raw(Body, Body.Length);
+        body = RequestBody.Parse(http.Request, raw).Match(b => b, e => throw new InvalidOperationException(e.Message));
+        request = body.Deserialize<SendMsgRequest>(ImJson.Options)!;
+        envelope = UniIm.Ok(new SentMessage(Ids.New(), ConversationIds.Single(Ids.New(), Ids.New()), 42, 1_700_000_000_000));
+        // The app's log provider (ImFunctionsApp): JSON lines on the console, here written to nowhere.
+        console = Console.Out;
+        Console.SetOut(TextWriter.Null);
+        loggers = LoggerFactory.Create(b => b.AddJsonConsole(json => json.IncludeScopes = false));
+        log = loggers.CreateLogger<ImPipeline>();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        loggers.Dispose();
+        Console.SetOut(console);
+    }
+
+    // The same token on every call, as a client sends it: after the first call this is the remembered check.
+    [Benchmark(Description = "caller's token (validate)")]
+    public Task<TokenCheck> ValidateToken() => tokens.ValidateAsync(token);
+
+    [Benchmark(Description = "body: parse + UTF-8 checks")]
+    public Result<JsonElement> ParseBody() => RequestBody.Parse(http.Request, raw);
+
+    [Benchmark(Description = "body to SendMsgRequest (bind)")]
+    public SendMsgRequest Bind() => body.Deserialize<SendMsgRequest>(ImJson.Options)!;
+
+    [Benchmark(Description = "SendMsgRequest validator")]
+    public Task<FluentValidation.Results.ValidationResult> Validate() => validator.ValidateAsync(request);
+
+    [Benchmark(Description = "envelope (200, sendMsg data)")]
+    public Task Envelope() => envelope.ExecuteAsync(http);
+
+    [Benchmark(Description = "request log line (JSON console)")]
+    public void RequestLogLine()
+    {
+        using var meter = StoreMeter.Start();
+        RequestLog.Write(log, "sendMsg", http, 0, meter.Meter);
+    }
+}
+
 [MemoryDiagnoser]
 public class SendPathBenchmarks
 {
-    TokenService tokens = null!;
-    string token = "";
     Message message = null!;
     ConversationRow row = null!;
     string rowJson = "";
@@ -48,9 +127,7 @@ public class SendPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        tokens = new TokenService(new AuthOptions { TokenSecret = ServerProcess.TokenSecret }, TimeProvider.System);
         (a, b) = (Ids.New(), Ids.New());
-        token = tokens.Issue(new User { Id = a, ExtUid = "ext-a", Role = [] }).Token;
         message = new Message
         {
             Id = Ids.New(), ConversationId = ConversationIds.Single(a, b), Seq = 42, ClientMsgId = "c-1", FromUid = a, ToUid = b,
@@ -60,9 +137,6 @@ public class SendPathBenchmarks
         row = new ConversationRow { Id = message.ConversationId, UserId = a, FriendUid = b, LastSeq = 42, LastMsg = message, LastMsgNote = "bench" };
         rowJson = JsonSerializer.Serialize(row, ImJson.Options);
     }
-
-    [Benchmark(Description = "validate caller's token")]
-    public Task<TokenCheck> ValidateToken() => tokens.ValidateAsync(token);
 
     [Benchmark(Description = "push payload (PushEvents.Msg)")]
     public ReadOnlyMemory<byte> PushPayload() => PushEvents.Msg(message);

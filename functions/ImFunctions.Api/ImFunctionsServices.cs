@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using FluentValidation;
 using ImFunctions.Api.Accounts;
 using ImFunctions.Api.Auth;
@@ -76,9 +74,7 @@ public static class ImFunctionsServices
                 throw new InvalidOperationException($"Push:Provider must be 'local' or 'webpubsub' (got '{other}').");
         }
 
-        ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;   // a rule's later checks assume its earlier ones passed
-        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : WireNames.Of(member);
-        ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : WireNames.Of(member);
+        RequestValidation.Configure();
         services.AddValidatorsFromAssemblyContaining<ImPipeline>(ServiceLifetime.Singleton);
 
         services.AddSingleton(config.GetSection("RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions());
@@ -121,12 +117,4 @@ public static class ImFunctionsServices
         services.AddSingleton<IFriendStore>(sp => (IFriendStore)sp.GetRequiredService<IImStore>());
         services.AddSingleton<IConversationListStore>(sp => (IConversationListStore)sp.GetRequiredService<IImStore>());
     }
-}
-
-/// <summary>Field names in messages are the wire names (to_uid, appId), not the C# ones.</summary>
-static class WireNames
-{
-    public static string Of(System.Reflection.MemberInfo member) =>
-        member.GetCustomAttributes(typeof(JsonPropertyNameAttribute), true).OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name
-        ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
 }

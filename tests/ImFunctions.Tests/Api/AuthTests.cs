@@ -1,5 +1,6 @@
 using ImFunctions.Core.Domain;
 using ImFunctions.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ImFunctions.Tests.Api;
 
@@ -116,5 +117,23 @@ public sealed class LocalAuthTests
         await users.SaveAsync(stored with { TokenVersion = stored.TokenVersion + 1 }, default);
 
         (await user.PostAsync("getConversationList")).AssertError(401, ErrorCodes.TokenInvalid);
+    }
+}
+
+/// <summary>A token accepted before stays accepted only until it expires, by the app's clock (local host: the test moves it).</summary>
+public sealed class TokenLifetimeTests
+{
+    [Test]
+    public async Task A_token_that_was_accepted_is_refused_as_expired_once_its_lifetime_passes()
+    {
+        var clock = new ManualClock();
+        await using var app = await TestApp.StartAsync(null, builder => builder.Services.AddSingleton<TimeProvider>(clock));
+        var alice = await app.LoginAsync();
+        (await alice.PostAsync("getConversationList")).AssertOk();
+        (await alice.PostAsync("getConversationList")).AssertOk();
+
+        clock.Advance(new ImFunctions.Api.Auth.AuthOptions().TokenLifetime + TimeSpan.FromSeconds(1));
+
+        (await alice.PostAsync("getConversationList")).AssertError(401, ErrorCodes.TokenExpired);
     }
 }
