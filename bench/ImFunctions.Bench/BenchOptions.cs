@@ -48,6 +48,11 @@ public sealed record BenchOptions
 
     // Store alone.
     public TimeSpan StoreDuration { get; init; } = TimeSpan.FromSeconds(4);
+    public int[] StoreSenders { get; init; } = [1, 4, 16, 64];
+    /// <summary>The writer's PRAGMA synchronous settings to run the store at ("full", "normal").</summary>
+    public string[] StoreSynchronous { get; init; } = ["full", "normal"];
+    /// <summary>Whether the store scenario also runs its raw-SQLite floors (off to strace the store port alone).</summary>
+    public bool StoreRaw { get; init; } = true;
 
     public static BenchOptions Smoke_() => new()
     {
@@ -67,6 +72,7 @@ public sealed record BenchOptions
         ConversationCounts = [50],
         ReadSamples = 20,
         StoreDuration = TimeSpan.FromMilliseconds(300),
+        StoreSenders = [2],
     };
 
     public static BenchOptions Parse(string[] args)
@@ -102,11 +108,15 @@ public sealed record BenchOptions
                 case "--group-rate": options = options with { GroupRate = double.Parse(Next()) }; break;
                 case "--sockets": options = options with { SocketCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--history": options = options with { HistorySizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--senders": options = options with { StoreSenders = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--synchronous": options = options with { StoreSynchronous = Next().ToLowerInvariant().Split(',', StringSplitOptions.RemoveEmptyEntries) }; break;
+                case "--no-raw": options = options with { StoreRaw = false }; break;
                 case "--conversations": options = options with { ConversationCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 default: throw new ArgumentException($"Unknown argument '{args[i]}'. {Usage}");
             }
         }
         if (options.Store is not ("sqlite" or "cosmos")) throw new ArgumentException("--store must be sqlite or cosmos");
+        if (options.StoreSynchronous.Any(s => s is not ("full" or "normal"))) throw new ArgumentException("--synchronous must be full, normal or full,normal");
         return options with
         {
             Run = scenarios.Count > 0 ? scenarios.Distinct().ToArray() : options.Run,
@@ -123,6 +133,7 @@ public sealed record BenchOptions
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
                [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
+               [--senders 1,4,16,64] [--synchronous full,normal] [--no-raw]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
         """;
 }
