@@ -7,6 +7,7 @@ using ImFunctions.Core.Storage.Sqlite;
 using ImFunctions.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using SQLitePCL;
 
@@ -238,5 +239,33 @@ public sealed class SqliteGroupCommitTests
             var stored = await store.ReadMessagesAsync(conversation.Key, new SeqWindow(AfterSeq: 0), 1000, default);
             Assert.That(stored.Select(m => m.Seq), Is.EqualTo(seqs), conversation.Key);
         }
+    }
+
+    [Test]
+    public async Task The_writer_syncs_every_commit_by_default_and_only_at_checkpoints_when_set_to_normal()
+    {
+        static Task<long> WriterSynchronous(SqliteImStore store) => store.WriteAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA synchronous";
+            return (long)(await command.ExecuteScalarAsync())!;
+        }, default);
+
+        using (var byDefault = await NewStoreAsync())
+            Assert.That(await WriterSynchronous(byDefault), Is.EqualTo(2), "FULL");
+        using (var normal = await NewStoreAsync(SqliteSynchronous.Normal))
+            Assert.That(await WriterSynchronous(normal), Is.EqualTo(1), "NORMAL");
+
+        await using (var app = await TestApp.StartAsync(new Dictionary<string, string?> { ["Storage:Sqlite:Synchronous"] = "normal" }))
+            Assert.That(await WriterSynchronous((SqliteImStore)app.App.Services.GetRequiredService<IImStore>()), Is.EqualTo(1));
+        await using (var app = await TestApp.StartAsync())
+            Assert.That(await WriterSynchronous((SqliteImStore)app.App.Services.GetRequiredService<IImStore>()), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_synchronous_setting_other_than_full_or_normal_stops_the_host_at_startup()
+    {
+        Assert.That(async () => await TestApp.StartAsync(new Dictionary<string, string?> { ["Storage:Sqlite:Synchronous"] = "OFF" }),
+            Throws.InvalidOperationException.With.Message.EqualTo("Storage:Sqlite:Synchronous must be 'Full' or 'Normal' (got 'OFF')."));
     }
 }

@@ -287,7 +287,7 @@ public sealed class SqliteStoreOptions
     /// <summary>How long a write waits for the file lock before the store counts as unavailable.</summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>The writer's <c>PRAGMA synchronous</c>: how far a commit is flushed before it counts as done.</summary>
-    public SqliteSynchronous Synchronous { get; set; } = SqliteSynchronous.Normal;
+    public SqliteSynchronous Synchronous { get; set; } = SqliteSynchronous.Full;
 }
 
 /// <summary>
