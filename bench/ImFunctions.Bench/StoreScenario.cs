@@ -65,7 +65,7 @@ public static class StoreScenario
 
     static StoreRate Print(Bench bench, StoreRate r)
     {
-        bench.Log($"  store     {r.Name,-40} {r.Synchronous,-6} x{r.Concurrency,-3} {r.OpsPerSecond,8:N0} sends/s  {r.CommitsPerSend,5:0.00} commits/send  p50 {r.Latency.P50,6:0.000}  p99 {r.Latency.P99,7:0.000}  max {r.Latency.Max,7:0.0} ms");
+        bench.Log($"  store     {r.Name,-40} {r.Synchronous,-6} x{r.Concurrency,-3} {r.OpsPerSecond,8:N0} sends/s  {r.CommitsPerSend,5:0.00} commits/send  {r.CpuMsPerSend,6:0.000} CPU ms/send  p50 {r.Latency.P50,6:0.000}  p99 {r.Latency.P99,7:0.000}  max {r.Latency.Max,7:0.0} ms");
         return r;
     }
 
@@ -95,6 +95,7 @@ public static class StoreScenario
         using var commit = Prepare(connection, "COMMIT");
 
         var latencies = new List<double>();
+        var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         long seq = 0, version = 1;
         while (clock.Elapsed < duration)
@@ -116,7 +117,7 @@ public static class StoreScenario
         }
         return new StoreRate(oneTransaction ? "raw SQLite, send in 1 transaction" : "raw SQLite, send shape (3 commits)",
             oneTransaction ? "BEGIN; read row, insert message, update 2 rows; COMMIT" : "read row; insert message; update row; update row (autocommit each)",
-            synchronous, 1, seq / clock.Elapsed.TotalSeconds, oneTransaction ? 1 : 3, Percentiles.Of(latencies));
+            synchronous, 1, seq / clock.Elapsed.TotalSeconds, oneTransaction ? 1 : 3, (Cpu() - cpu) / seq, Percentiles.Of(latencies));
     }
 
     static async Task<StoreRate> MessengerAsync(IImStore store, string name, string synchronous, TimeSpan duration, int concurrency,
@@ -141,6 +142,7 @@ public static class StoreScenario
         var latencies = new List<double>[concurrency];
         var sent = 0L;
         var commitsBefore = commits();
+        var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
         {
@@ -157,10 +159,14 @@ public static class StoreScenario
         })));
         var seconds = clock.Elapsed.TotalSeconds;
         var commitsPerSend = (commits() - commitsBefore) / sent;
+        var cpuPerSend = (Cpu() - cpu) / sent;
         await pushes.StopAsync(CancellationToken.None);
         return new StoreRate(name, "Messenger.SendAsync, pushes discarded, one pair per worker",
-            synchronous, concurrency, sent / seconds, commitsPerSend, Percentiles.Of(latencies.SelectMany(l => l)));
+            synchronous, concurrency, sent / seconds, commitsPerSend, cpuPerSend, Percentiles.Of(latencies.SelectMany(l => l)));
     }
+
+    /// <summary>This process's CPU time so far, all threads, in milliseconds.</summary>
+    static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
     static Message SampleMessage(string conversationId, string from, string to, long seq) => new()
     {
