@@ -58,6 +58,11 @@ public sealed record BenchOptions
 
     // Store alone.
     public TimeSpan StoreDuration { get; init; } = TimeSpan.FromSeconds(4);
+    public int[] StoreSenders { get; init; } = [1, 4, 16, 64];
+    /// <summary>The writer's PRAGMA synchronous settings to run the store at ("full", "normal").</summary>
+    public string[] StoreSynchronous { get; init; } = ["full", "normal"];
+    /// <summary>Whether the store scenario also runs its raw-SQLite floors (off to strace the store port alone).</summary>
+    public bool StoreRaw { get; init; } = true;
 
     public static BenchOptions Smoke_() => new()
     {
@@ -82,6 +87,7 @@ public sealed record BenchOptions
         ConversationCounts = [50],
         ReadSamples = 20,
         StoreDuration = TimeSpan.FromMilliseconds(300),
+        StoreSenders = [2],
     };
 
     public static BenchOptions Parse(string[] args)
@@ -124,11 +130,15 @@ public sealed record BenchOptions
                 case "--soak-rate": options = options with { SoakRate = double.Parse(Next()) }; break;
                 case "--sockets": options = options with { SocketCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--history": options = options with { HistorySizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--senders": options = options with { StoreSenders = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--synchronous": options = options with { StoreSynchronous = Next().ToLowerInvariant().Split(',', StringSplitOptions.RemoveEmptyEntries) }; break;
+                case "--no-raw": options = options with { StoreRaw = false }; break;
                 case "--conversations": options = options with { ConversationCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 default: throw new ArgumentException($"Unknown argument '{args[i]}'. {Usage}");
             }
         }
         if (options.Store is not ("sqlite" or "cosmos")) throw new ArgumentException("--store must be sqlite or cosmos");
+        if (options.StoreSynchronous.Any(s => s is not ("full" or "normal"))) throw new ArgumentException("--synchronous must be full, normal or full,normal");
         return options with
         {
             Run = scenarios.Count > 0 ? scenarios.Distinct().ToArray() : options.Run,
@@ -146,6 +156,7 @@ public sealed record BenchOptions
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
                [--group-load 500@100] [--soak-minutes 10] [--soak-rate n (default: half of this run's pairs peak, else 1000)]
                [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
+               [--senders 1,4,16,64] [--synchronous full,normal] [--no-raw]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
         send: pairs (SQLite FULL), ejabberd on its stock SQLite, pairs-normal, ejabberd on WAL/NORMAL, hot — ours and the
         peer interleaved. ejabberd: the peer's two configurations alone; needs the ejabberd and erlang-p1-sqlite3

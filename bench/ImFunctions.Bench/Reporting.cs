@@ -254,10 +254,10 @@ public static class Reporting
         {
             md.AppendLine("#### The store alone (in-process, no HTTP)");
             md.AppendLine();
-            md.AppendLine("| what | workers | sends/s | p50 ms | p99 ms | max ms |");
-            md.AppendLine("|---|---|---|---|---|---|");
+            md.AppendLine("| what | synchronous | workers | sends/s | commits per send | CPU ms per send | p50 ms | p99 ms | max ms |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var s in r.StoreRates)
-                md.AppendLine($"| {s.Name}: {s.Description} | {s.Concurrency} | {s.OpsPerSecond:N0} | {s.Latency.P50:0.000} | {s.Latency.P99:0.000} | {F(s.Latency.Max)} |");
+                md.AppendLine($"| {s.Name}: {s.Description} | {s.Synchronous} | {s.Concurrency} | {s.OpsPerSecond:N0} | {(double.IsNaN(s.CommitsPerSend) ? "–" : s.CommitsPerSend.ToString("0.00"))} | {s.CpuMsPerSend:0.000} | {s.Latency.P50:0.000} | {s.Latency.P99:0.000} | {F(s.Latency.Max)} |");
             md.AppendLine();
         }
 

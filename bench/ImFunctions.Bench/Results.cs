@@ -36,7 +36,12 @@ public sealed record ReadCase(string Path, string Case, long DataSize, long Tota
 
 public sealed record SeedTiming(string What, long Rows, double Seconds);
 
-public sealed record StoreRate(string Name, string Description, int Concurrency, double OpsPerSecond, Percentiles Latency);
+/// <summary>
+/// A store-alone run; <paramref name="Synchronous"/> is the writer's PRAGMA synchronous, CommitsPerSend the transactions
+/// committed per send, CpuMsPerSend this process's CPU time (all threads) per send.
+/// </summary>
+public sealed record StoreRate(string Name, string Description, string Synchronous, int Concurrency, double OpsPerSecond, double CommitsPerSend,
+    double CpuMsPerSend, Percentiles Latency);
 
 /// <summary>Group send at one size: the constant costs per send (store ops in Step.Ops, push calls handed to the dispatcher) and the fan-out.</summary>
 public sealed record GroupSend(int Members, double SetupSeconds, int Sends, double PushCallsPerSend, LoadStep Step)

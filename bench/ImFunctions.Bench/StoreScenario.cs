@@ -14,10 +14,11 @@ namespace ImFunctions.Bench;
 
 /// <summary>
 /// The store alone, in this process, no HTTP: (1) raw SQLite doing exactly a 1:1 send's statements (read the
-/// sender's row, insert the message, update both rows, each its own commit as the store does), the floor any
-/// SQLite-backed send sits on; (2) the same in one transaction, what batching the commits would buy; (3) our
+/// sender's row, insert the message, update both rows, each its own commit as a store without batching does), the floor any
+/// SQLite-backed send sits on; (2) the same in one transaction, what folding a send into one commit would buy; (3) our
 /// store port under the real Messenger (the Cosmos one with --store cosmos), to split the app's cost into store
-/// and everything above it.
+/// and everything above it, with the transactions it committed per send. SQLite runs at each writer
+/// <c>PRAGMA synchronous</c> asked for: FULL syncs the WAL at every commit, NORMAL only at checkpoints.
 /// </summary>
 public static class StoreScenario
 {
@@ -27,11 +28,9 @@ public static class StoreScenario
         var directory = Path.Combine(bench.WorkDirectory, "store");
         Directory.CreateDirectory(directory);
 
-        bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, "raw.db"), o.StoreDuration, oneTransaction: false)));
-        bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, "raw-tx.db"), o.StoreDuration, oneTransaction: true)));
-        foreach (var concurrency in o.Smoke ? [2] : new[] { 1, 4, 16 })
+        if (o.Store == "cosmos")
         {
-            if (o.Store == "cosmos")
+            foreach (var concurrency in o.StoreSenders)
             {
                 var settings = await CosmosPeer.AppSettingsAsync(bench, $"port-{concurrency}");
                 using var cosmos = new CosmosImStore(new CosmosStoreOptions
@@ -39,28 +38,43 @@ public static class StoreScenario
                     Endpoint = settings["Cosmos__Endpoint"], Key = settings["Cosmos__Key"], Database = settings["Cosmos__Database"],
                     TrustLocalCertificate = true,
                 });
-                bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(cosmos, "store port (CosmosImStore + Messenger)", o.StoreDuration, concurrency)));
+                bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(cosmos, "store port (CosmosImStore + Messenger)", "–",
+                    o.StoreDuration, concurrency, () => double.NaN)));
             }
-            else
+            return;
+        }
+        foreach (var synchronous in o.StoreSynchronous.Select(s => s == "full" ? SqliteSynchronous.Full : SqliteSynchronous.Normal))
+        {
+            var name = synchronous.ToString().ToUpperInvariant();
+            if (o.StoreRaw)
             {
-                var sqlite = new SqliteImStore(new SqliteStoreOptions { Path = Path.Combine(directory, $"port-{concurrency}.db") });
-                bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(sqlite, "store port (SqliteImStore + Messenger)", o.StoreDuration, concurrency)));
+                bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, $"raw-{name}.db"), name, o.StoreDuration, oneTransaction: false)));
+                bench.Report.StoreRates.Add(Print(bench, await RawSendShapeAsync(Path.Combine(directory, $"raw-tx-{name}.db"), name, o.StoreDuration, oneTransaction: true)));
+            }
+            foreach (var concurrency in o.StoreSenders)
+            {
+                using var sqlite = new SqliteImStore(new SqliteStoreOptions
+                {
+                    Path = Path.Combine(directory, $"port-{name}-{concurrency}.db"), Synchronous = synchronous,
+                });
+                bench.Report.StoreRates.Add(Print(bench, await MessengerAsync(sqlite, "store port (SqliteImStore + Messenger)", name,
+                    o.StoreDuration, concurrency, () => sqlite.Commits)));
             }
         }
     }
 
     static StoreRate Print(Bench bench, StoreRate r)
     {
-        bench.Log($"  store     {r.Name,-34} x{r.Concurrency,-3} {r.OpsPerSecond,8:N0} sends/s  p50 {r.Latency.P50,6:0.000}  p99 {r.Latency.P99,7:0.000}  max {r.Latency.Max,7:0.0} ms");
+        bench.Log($"  store     {r.Name,-40} {r.Synchronous,-6} x{r.Concurrency,-3} {r.OpsPerSecond,8:N0} sends/s  {r.CommitsPerSend,5:0.00} commits/send  {r.CpuMsPerSend,6:0.000} CPU ms/send  p50 {r.Latency.P50,6:0.000}  p99 {r.Latency.P99,7:0.000}  max {r.Latency.Max,7:0.0} ms");
         return r;
     }
 
-    static async Task<StoreRate> RawSendShapeAsync(string path, TimeSpan duration, bool oneTransaction)
+    static async Task<StoreRate> RawSendShapeAsync(string path, string synchronous, TimeSpan duration, bool oneTransaction)
     {
         await new SqliteImStore(new SqliteStoreOptions { Path = path }).InitializeAsync(CancellationToken.None);
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         connection.Open();
-        Exec(connection, "PRAGMA synchronous = NORMAL");
+        Exec(connection, $"PRAGMA synchronous = {synchronous}");
 
         var (a, b) = (Ids.New(), Ids.New());
         var conversationId = ConversationIds.Single(a, b);
@@ -81,6 +95,7 @@ public static class StoreScenario
         using var commit = Prepare(connection, "COMMIT");
 
         var latencies = new List<double>();
+        var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         long seq = 0, version = 1;
         while (clock.Elapsed < duration)
@@ -102,10 +117,11 @@ public static class StoreScenario
         }
         return new StoreRate(oneTransaction ? "raw SQLite, send in 1 transaction" : "raw SQLite, send shape (3 commits)",
             oneTransaction ? "BEGIN; read row, insert message, update 2 rows; COMMIT" : "read row; insert message; update row; update row (autocommit each)",
-            1, seq / clock.Elapsed.TotalSeconds, Percentiles.Of(latencies));
+            synchronous, 1, seq / clock.Elapsed.TotalSeconds, oneTransaction ? 1 : 3, (Cpu() - cpu) / seq, Percentiles.Of(latencies));
     }
 
-    static async Task<StoreRate> MessengerAsync(IImStore store, string name, TimeSpan duration, int concurrency)
+    static async Task<StoreRate> MessengerAsync(IImStore store, string name, string synchronous, TimeSpan duration, int concurrency,
+        Func<double> commits)
     {
         await store.InitializeAsync(CancellationToken.None);
         var options = new UniImOptions();
@@ -125,6 +141,8 @@ public static class StoreScenario
         var body = JsonSerializer.SerializeToElement("bench message: the quick brown fox jumps over the lazy dog 0123456789");
         var latencies = new List<double>[concurrency];
         var sent = 0L;
+        var commitsBefore = commits();
+        var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
         {
@@ -140,10 +158,15 @@ public static class StoreScenario
             }
         })));
         var seconds = clock.Elapsed.TotalSeconds;
+        var commitsPerSend = (commits() - commitsBefore) / sent;
+        var cpuPerSend = (Cpu() - cpu) / sent;
         await pushes.StopAsync(CancellationToken.None);
         return new StoreRate(name, "Messenger.SendAsync, pushes discarded, one pair per worker",
-            concurrency, sent / seconds, Percentiles.Of(latencies.SelectMany(l => l)));
+            synchronous, concurrency, sent / seconds, commitsPerSend, cpuPerSend, Percentiles.Of(latencies.SelectMany(l => l)));
     }
+
+    /// <summary>This process's CPU time so far, all threads, in milliseconds.</summary>
+    static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
     static Message SampleMessage(string conversationId, string from, string to, long seq) => new()
     {

@@ -100,11 +100,13 @@ public static class ImFunctionsServices
         switch (config["Storage:Provider"] ?? "sqlite")
         {
             case "sqlite":
-                services.AddSingleton(new SqliteStoreOptions
+                var sqlite = new SqliteStoreOptions
                 {
                     Path = config["Storage:Sqlite:Path"] ?? Path.Combine(dataDirectory, "imfunctions.db"),
                     BusyTimeout = config.GetValue("Storage:Sqlite:BusyTimeout", TimeSpan.FromSeconds(30)),
-                });
+                };
+                if (config["Storage:Sqlite:Synchronous"] is { } synchronous) sqlite.Synchronous = ParseSynchronous(synchronous);
+                services.AddSingleton(sqlite);
                 services.AddSingleton<IImStore, SqliteImStore>();
                 break;
             case "cosmos":
@@ -117,4 +119,12 @@ public static class ImFunctionsServices
         services.AddSingleton<IFriendStore>(sp => (IFriendStore)sp.GetRequiredService<IImStore>());
         services.AddSingleton<IConversationListStore>(sp => (IConversationListStore)sp.GetRequiredService<IImStore>());
     }
+
+    // Spelled out rather than Enum.Parse, which would also take "0" or "1" and name no valid values.
+    static SqliteSynchronous ParseSynchronous(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "full" => SqliteSynchronous.Full,
+        "normal" => SqliteSynchronous.Normal,
+        _ => throw new InvalidOperationException($"Storage:Sqlite:Synchronous must be 'Full' or 'Normal' (got '{value}')."),
+    };
 }

@@ -90,7 +90,7 @@ public sealed partial class SqliteImStore : IGroupStore
 
     public Task<MemberRecord?> UpdateMemberAsync(string groupId, string userId, MemberRecord? known,
         Func<MemberRecord?, MemberRecord?> apply, CancellationToken ct) =>
-        WithConnectionAsync(writes: true, async connection =>
+        WriteAsync(async connection =>
         {
             var current = known;
             var fresh = known?.ETag is null;

@@ -61,9 +61,9 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
 
     public Task<Message?> UpdateMessageAsync(string conversationId, string messageId, Func<Message?, Message?> apply,
         CancellationToken ct) =>
-        // Inside the write turn no writer of this process can slip in between; the WHERE on the old document still
-        // guards against another process, and a lost race reads again and reapplies.
-        WithConnectionAsync(writes: true, async connection =>
+        // As one write on the writer no other write of this process can slip in between; the WHERE on the old document
+        // still guards against another process, and a lost race reads again and reapplies.
+        WriteAsync(async connection =>
         {
             while (true)
             {

@@ -9,7 +9,7 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// that are keyed or ordered on, the same shape the Cosmos store uses, and concurrency works the same way:
 /// unique keys for seq and ids, a version column as the row's ETag.
 /// </summary>
-public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore, IDisposable
+public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
 {
     const int SqliteConstraintPrimaryKey = 1555, SqliteConstraintUnique = 2067, SqliteBusy = 5, SqliteLocked = 6;
 
@@ -165,9 +165,10 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
 
     public Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
         Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct) =>
-        // The read-modify-write holds one write turn: no writer of this process can change the row in between,
-        // so a stale known row costs one re-read, never a retry storm in a hot conversation.
-        WithConnectionAsync(writes: true, async connection =>
+        // The read-modify-write is one write on the writer: no other write of this process can change the row in
+        // between (earlier writes of its batch are already visible on that connection), so a stale known row costs
+        // one re-read, never a retry storm in a hot conversation.
+        WriteAsync(async connection =>
         {
             var current = known;
             var fresh = known is null;
@@ -235,63 +236,29 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             return (IReadOnlyList<T>)docs;
         }, ct);
 
-    /// <summary>
-    /// SQLite lets one writer at a time hold the file. Writers of this process take turns here instead of racing
-    /// for the lock: the loser of such a race gets SQLITE_BUSY, which Microsoft.Data.Sqlite retries after a
-    /// Thread.Sleep(150) on the pool thread, so under concurrent sends most latency was these sleeps.
-    /// The busy timeout still covers other processes holding the file.
-    /// </summary>
-    readonly SemaphoreSlim writeTurn = new(1, 1);
-
-    /// <summary>One metered round trip on a pooled connection; a database that stays locked is "unavailable".</summary>
+    /// <summary>One metered round trip: a write goes into the writer's next group commit, a read runs on a pooled connection.</summary>
     Task<T> RunAsync<T>(StoreOp op, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
     {
         StoreMeter.Record(op);
-        return WithConnectionAsync(op == StoreOp.Write, work, ct);
+        return op == StoreOp.Write ? WriteAsync(work, ct) : ReadAsync(work, ct);
     }
 
-    /// <summary>
-    /// Writes run on one long-lived connection, in turn, with their statements prepared once: per write that saves
-    /// a pool round trip, a PRAGMA and the SQL parse. Reads run on pooled connections, in parallel with each other
-    /// and with the writer (WAL).
-    /// </summary>
-    SqliteConnection? writer;
-    readonly Dictionary<string, KeptCommand> writerCommands = new(StringComparer.Ordinal);
-
-    async Task<T> WithConnectionAsync<T>(bool writes, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+    /// <summary>Reads run on pooled connections, in parallel with each other and with the writer (WAL).</summary>
+    async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken ct)
     {
-        if (writes) await writeTurn.WaitAsync(ct);
         try
         {
-            if (writes) return await work(writer ??= await OpenWriterAsync(ct));
             await using var connection = await OpenAsync(ct);
             return await work(connection);
         }
-        catch (SqliteException e) when (e.SqliteErrorCode is SqliteBusy or SqliteLocked)
+        catch (SqliteException e) when (IsLocked(e))
         {
             throw new DependencyUnavailableException("SQLite store", e);
         }
-        finally
-        {
-            if (writes) writeTurn.Release();
-        }
     }
 
-    async Task<SqliteConnection> OpenWriterAsync(CancellationToken ct)
-    {
-        var connection = await OpenAsync(ct);
-        // WAL makes NORMAL durable against application crashes; only an OS crash can lose the last commits.
-        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL;", ct);
-        return connection;
-    }
-
-    public void Dispose()
-    {
-        foreach (var command in writerCommands.Values) command.Release();
-        writerCommands.Clear();
-        writer?.Dispose();
-        writer = null;
-    }
+    /// <summary>The file stayed locked (by another process) past the busy timeout: the store counts as unavailable.</summary>
+    static bool IsLocked(Exception e) => e is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked };
 
     Task RunAsync(StoreOp op, Func<SqliteConnection, Task> work, CancellationToken ct) =>
         RunAsync(op, async connection => { await work(connection); return true; }, ct);
@@ -301,32 +268,6 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct);
         return connection;
-    }
-
-    /// <summary>A command for <paramref name="sql"/>: on the writer, the one kept (and prepared) for that SQL.</summary>
-    SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        SqliteCommand command;
-        if (ReferenceEquals(connection, writer))
-        {
-            if (!writerCommands.TryGetValue(sql, out var kept))
-                writerCommands[sql] = kept = new KeptCommand { Connection = connection, CommandText = sql };
-            command = kept;
-        }
-        else
-        {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-        }
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
-
-    /// <summary>A writer's command that outlives its using block: disposing only clears its parameters.</summary>
-    sealed class KeptCommand : SqliteCommand
-    {
-        protected override void Dispose(bool disposing) => Parameters.Clear();
-        public void Release() => base.Dispose(true);
     }
 
     async Task<int> ExecuteAsync(SqliteConnection connection, string sql, CancellationToken ct,
@@ -345,4 +286,13 @@ public sealed class SqliteStoreOptions
     public string Path { get; set; } = System.IO.Path.Combine("data", "imfunctions.db");
     /// <summary>How long a write waits for the file lock before the store counts as unavailable.</summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>The writer's <c>PRAGMA synchronous</c>: how far a commit is flushed before it counts as done.</summary>
+    public SqliteSynchronous Synchronous { get; set; } = SqliteSynchronous.Full;
 }
+
+/// <summary>
+/// <see cref="Full"/>: every commit is synced to disk, so an acknowledged write survives a power cut or an OS crash.
+/// <see cref="Normal"/>: the WAL is synced only at checkpoints; a crash of this process loses nothing committed, an OS
+/// crash or power cut can lose the last commits.
+/// </summary>
+public enum SqliteSynchronous { Full, Normal }

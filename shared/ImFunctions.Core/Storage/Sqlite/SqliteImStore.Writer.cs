@@ -1,0 +1,262 @@
+using System.Threading.Channels;
+using ImFunctions.Core.Domain;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace ImFunctions.Core.Storage.Sqlite;
+
+/// <summary>
+/// The writer: group commit on one long-lived connection. SQLite lets one writer at a time hold the file, and each
+/// commit (under synchronous=FULL, each sync to disk) costs far more than a write's statements, so writes do not
+/// commit one by one. They queue, and one loop takes every write waiting at that moment (at most <see cref="MaxBatch"/>)
+/// into one <c>BEGIN IMMEDIATE … COMMIT</c>: a lone write commits at once, writes that arrive while a commit runs
+/// share the next one. Each write runs in a SAVEPOINT of its own, so one that throws is rolled back alone and gets its
+/// own exception; nobody is answered before the COMMIT holding their write has returned, and if it fails, nobody of
+/// the batch is told their write is stored.
+/// </summary>
+public sealed partial class SqliteImStore : IDisposable
+{
+    const int MaxBatch = 256;
+
+    // Not SingleReader: that channel cannot count what waits (QueuedWrites).
+    readonly Channel<Write> writes = Channel.CreateUnbounded<Write>();
+    readonly Lock writeLoopStart = new();
+    Task? writeLoop;
+
+    /// <summary>
+    /// The writer's statements are prepared once and kept: per write that saves a pool round trip, a PRAGMA and the
+    /// SQL parse. Its transactions are plain SQL run by the loop (BEGIN IMMEDIATE, SAVEPOINT, COMMIT), never a
+    /// SqliteTransaction: Microsoft.Data.Sqlite then sees no transaction on the connection and does not require
+    /// <c>command.Transaction</c> on the kept commands, which outlive every transaction. So a write must not begin
+    /// one of its own.
+    /// </summary>
+    SqliteConnection? writer;
+    readonly Dictionary<string, KeptCommand> writerCommands = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Transactions committed on the writer, counted by SQLite's commit hook (autocommitted statements would count
+    /// too): with a count of sends, the bench's commits (and under FULL, WAL syncs) per send.
+    /// </summary>
+    public long Commits => Interlocked.Read(ref commits);
+    long commits;
+    delegate_commit? countCommit;
+
+    /// <summary>Runs <paramref name="work"/> on the writer in the next group commit; completes once that commit returned.</summary>
+    internal Task<T> WriteAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested) return Task.FromCanceled<T>(ct);
+        var write = new Write<T>(work, ct);
+        if (writeLoop is null) StartWriteLoop();
+        return writes.Writer.TryWrite(write) ? write.Task : Task.FromException<T>(new ObjectDisposedException(nameof(SqliteImStore)));
+    }
+
+    /// <summary>Writes waiting for the next batch (not counting the one being committed).</summary>
+    internal int QueuedWrites => writes.Reader.Count;
+
+    void StartWriteLoop()
+    {
+        lock (writeLoopStart)
+        {
+            if (writeLoop is not null) return;
+            // The loop is nobody's request: it must not carry the first caller's AsyncLocals (their StoreMeter) along.
+            using (ExecutionContext.SuppressFlow()) writeLoop = Task.Run(WriteLoopAsync);
+        }
+    }
+
+    async Task WriteLoopAsync()
+    {
+        var batch = new List<Write>(MaxBatch);
+        while (await writes.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < MaxBatch && writes.Reader.TryRead(out var write))
+                if (write.TryStart()) batch.Add(write);   // one cancelled while it waited has been answered already
+            if (batch.Count > 0) await CommitAsync(batch);
+            batch.Clear();
+        }
+    }
+
+    async Task CommitAsync(List<Write> batch)
+    {
+        try
+        {
+            var connection = writer ??= await OpenWriterAsync();
+            await ExecuteAsync(connection, "BEGIN IMMEDIATE", CancellationToken.None);
+            foreach (var write in batch)
+            {
+                await ExecuteAsync(connection, "SAVEPOINT write", CancellationToken.None);
+                if (await write.RunAsync(connection))
+                    await ExecuteAsync(connection, "RELEASE write", CancellationToken.None);
+                // A failed statement (a constraint, say) undoes only itself, but a few errors (SQLITE_FULL, IOERR,
+                // NOMEM) make SQLite roll back the whole transaction: then the batch's earlier writes are gone too.
+                else if (raw.sqlite3_get_autocommit(connection.Handle) == 0)
+                    await ExecuteAsync(connection, "ROLLBACK TO write; RELEASE write", CancellationToken.None);
+                else
+                    throw new InvalidOperationException("SQLite rolled back the whole transaction", write.Error);
+            }
+            await ExecuteAsync(connection, "COMMIT", CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            await RollBackAsync();
+            var failure = new DependencyUnavailableException("SQLite store", e);
+            foreach (var write in batch) write.Fail(failure);
+            return;
+        }
+        foreach (var write in batch) write.Complete();
+    }
+
+    /// <summary>Leaves the writer outside any transaction, so the next batch starts clean.</summary>
+    async Task RollBackAsync()
+    {
+        if (writer is not { } connection || raw.sqlite3_get_autocommit(connection.Handle) != 0) return;
+        try
+        {
+            await ExecuteAsync(connection, "ROLLBACK", CancellationToken.None);
+        }
+        catch (SqliteException)
+        {
+            CloseWriter();   // closing the connection rolls back; the next batch opens a new one
+        }
+    }
+
+    async Task<SqliteConnection> OpenWriterAsync()
+    {
+        var connection = await OpenAsync(CancellationToken.None);
+        // FULL syncs the WAL at every commit: a committed write survives a power cut or an OS crash. NORMAL syncs it
+        // only at checkpoints: WAL still survives kill -9 of this process, but an OS crash can lose the last commits.
+        await ExecuteAsync(connection, options.Synchronous == SqliteSynchronous.Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+            CancellationToken.None);
+        raw.sqlite3_commit_hook(connection.Handle, countCommit ??= _ => { Interlocked.Increment(ref commits); return 0; }, null);
+        return connection;
+    }
+
+    void CloseWriter()
+    {
+        if (writer is null) return;
+        raw.sqlite3_commit_hook(writer.Handle, null, null);   // the connection goes back to the pool
+        foreach (var command in writerCommands.Values) command.Release();
+        writerCommands.Clear();
+        writer.Dispose();
+        writer = null;
+    }
+
+    /// <summary>Writes already queued still run and commit; later ones are refused.</summary>
+    public void Dispose()
+    {
+        writes.Writer.TryComplete();
+        Task? loop;
+        lock (writeLoopStart) loop = writeLoop;
+        loop?.GetAwaiter().GetResult();
+        CloseWriter();
+    }
+
+    /// <summary>A command for <paramref name="sql"/>: on the writer, the one kept (and prepared) for that SQL.</summary>
+    SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        SqliteCommand command;
+        if (ReferenceEquals(connection, writer))
+        {
+            if (!writerCommands.TryGetValue(sql, out var kept))
+                writerCommands[sql] = kept = new KeptCommand { Connection = connection, CommandText = sql };
+            command = kept;
+        }
+        else
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+        }
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    /// <summary>A writer's command that outlives its using block: disposing only clears its parameters.</summary>
+    sealed class KeptCommand : SqliteCommand
+    {
+        protected override void Dispose(bool disposing) => Parameters.Clear();
+        public void Release() => base.Dispose(true);
+    }
+
+    /// <summary>One caller's write: queued, then started by the loop, or cancelled by its caller before that.</summary>
+    abstract class Write
+    {
+        const int Queued = 0, Started = 1, Cancelled = 2;
+        int state;
+
+        /// <summary>What the write's own work threw; it is rolled back to its savepoint and answered with this.</summary>
+        public Exception? Error { get; protected set; }
+
+        public bool TryStart() => Interlocked.CompareExchange(ref state, Started, Queued) == Queued;
+        protected bool TryCancel() => Interlocked.CompareExchange(ref state, Cancelled, Queued) == Queued;
+
+        /// <summary>Runs the work; false when it threw.</summary>
+        public abstract Task<bool> RunAsync(SqliteConnection connection);
+        /// <summary>After the COMMIT returned: the result, or the write's own failure.</summary>
+        public abstract void Complete();
+        /// <summary>The batch did not commit: nothing of it is stored.</summary>
+        public abstract void Fail(Exception batchFailure);
+    }
+
+    sealed class Write<T> : Write
+    {
+        readonly TaskCompletionSource<T> done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        readonly Func<SqliteConnection, Task<T>> work;
+        readonly CancellationToken ct;
+        // The work runs in its caller's context, so what it meters (StoreMeter) counts for the caller's request.
+        readonly ExecutionContext? caller = ExecutionContext.Capture();
+        readonly CancellationTokenRegistration cancellation;
+        T result = default!;
+
+        public Write(Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+        {
+            (this.work, this.ct) = (work, ct);
+            // Only a write still waiting is cancelled: once started it belongs to the batch, and its own statements
+            // see the token (a cancelled one is rolled back alone).
+            if (ct.CanBeCanceled) cancellation = ct.Register(() => { if (TryCancel()) done.TrySetCanceled(ct); });
+        }
+
+        public Task<T> Task => done.Task;
+
+        public override async Task<bool> RunAsync(SqliteConnection connection)
+        {
+            try
+            {
+                result = await (caller is null ? work(connection) : InCallerContext(connection));
+                return true;
+            }
+            catch (Exception e)
+            {
+                Error = e;
+                return false;
+            }
+        }
+
+        Task<T> InCallerContext(SqliteConnection connection)
+        {
+            Task<T> running = null!;
+            ExecutionContext.Run(caller!, _ => running = work(connection), null);
+            return running;
+        }
+
+        public override void Complete()
+        {
+            cancellation.Dispose();
+            switch (Error)
+            {
+                case null: done.TrySetResult(result); break;
+                case OperationCanceledException when ct.IsCancellationRequested: done.TrySetCanceled(ct); break;
+                case var e when IsLocked(e): done.TrySetException(new DependencyUnavailableException("SQLite store", e)); break;
+                case var e: done.TrySetException(e); break;
+            }
+        }
+
+        public override void Fail(Exception batchFailure)
+        {
+            if (Error is not null) Complete();   // its own failure says more than the batch's
+            else
+            {
+                cancellation.Dispose();
+                done.TrySetException(batchFailure);
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+using System.Text.Json;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Friends;
+using ImFunctions.Core.Push;
+using ImFunctions.Core.Storage;
+using ImFunctions.Core.Storage.Sqlite;
+using ImFunctions.Tests.Support;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using SQLitePCL;
+
+namespace ImFunctions.Tests.Storage;
+
+/// <summary>
+/// The SQLite writer's group commit: writes that wait behind a commit share the next one, each is isolated in its
+/// batch, and nobody is answered before the commit holding their write. A write held open on the writer (a "gate")
+/// makes the next batch's members deterministic.
+/// </summary>
+public sealed class SqliteGroupCommitTests
+{
+    string directory = null!;
+
+    [SetUp]
+    public void NewFolder() => directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "imfunctions-gc-tests", Guid.NewGuid().ToString("N"))).FullName;
+
+    [TearDown]
+    public void RemoveFolder()
+    {
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+    }
+
+    async Task<SqliteImStore> NewStoreAsync(SqliteSynchronous? synchronous = null)
+    {
+        var options = new SqliteStoreOptions { Path = Path.Combine(directory, "im.db") };
+        if (synchronous is { } s) options.Synchronous = s;
+        var store = new SqliteImStore(options);
+        await store.InitializeAsync(default);
+        return store;
+    }
+
+    /// <summary>Holds the writer inside a batch (after writing a row of its own) until released; disposing it releases it.</summary>
+    sealed class Gate : IDisposable
+    {
+        readonly TaskCompletionSource entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        readonly TaskCompletionSource open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task<int> Held { get; private set; } = null!;
+
+        public static async Task<Gate> CloseAsync(SqliteImStore store)
+        {
+            var gate = new Gate();
+            gate.Held = store.WriteAsync(async connection =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = $"INSERT INTO users (id, doc) VALUES ('{Ids.New()}', '{{}}')";
+                await command.ExecuteNonQueryAsync();
+                gate.entered.SetResult();
+                await gate.open.Task;
+                return 0;
+            }, default);
+            await gate.entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            return gate;
+        }
+
+        /// <summary>Opens once <paramref name="queued"/> writes wait behind it: they all go into the next batch.</summary>
+        public async Task OpenWhenQueuedAsync(SqliteImStore store, int queued)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (store.QueuedWrites < queued)
+            {
+                Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), $"only {store.QueuedWrites} of {queued} writes queued");
+                await Task.Delay(5);
+            }
+            open.SetResult();
+            await Held;
+        }
+
+        /// <summary>A test that failed before opening the gate must not leave the store's Dispose waiting for it.</summary>
+        public void Dispose() => open.TrySetResult();
+    }
+
+    static Message NewMessage(string conversationId, long seq, string? id = null) => new()
+    {
+        Id = id ?? Ids.New(), ConversationId = conversationId, Seq = seq, ClientMsgId = Ids.New(), FromUid = "a", ToUid = "b",
+        Appid = "__UNI__TEST", Type = "text", Body = JsonSerializer.SerializeToElement("hi"), CreateTime = 1, UpdateTime = 1,
+    };
+
+    static User NewUser() => new() { Id = Ids.New(), ExtUid = "ext-" + Ids.New(), Nickname = "n" };
+
+    [Test]
+    public async Task Writes_queued_behind_a_commit_share_the_next_and_a_failing_write_is_rolled_back_alone()
+    {
+        using var store = await NewStoreAsync();
+        var conversation = "single_" + Ids.New();
+        var first = NewMessage(conversation, 1);
+        Assert.That(await store.TryAppendMessageAsync(first, default), Is.EqualTo(AppendResult.Appended));
+        var (kept, dropped) = (NewUser(), NewUser());
+
+        using var gate = await Gate.CloseAsync(store);
+        var appended = store.TryAppendMessageAsync(NewMessage(conversation, 2), default);
+        var seqTaken = store.TryAppendMessageAsync(NewMessage(conversation, 2), default);   // sees the write before it, uncommitted
+        var idTaken = store.TryAppendMessageAsync(first with { Seq = 3 }, default);
+        var failing = store.WriteAsync<int>(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"INSERT INTO users (id, doc) VALUES ('{dropped.Id}', '{{}}')";
+            await command.ExecuteNonQueryAsync();
+            throw new InvalidOperationException("failed after writing");
+        }, default);
+        var saved = store.SaveUserAsync(kept, default);
+        var commitsBefore = store.Commits;
+        await gate.OpenWhenQueuedAsync(store, 5);
+
+        Assert.That(await appended, Is.EqualTo(AppendResult.Appended));
+        Assert.That(await seqTaken, Is.EqualTo(AppendResult.SeqTaken(2)));
+        Assert.That(await idTaken, Is.EqualTo(AppendResult.IdTaken));
+        Assert.That(async () => await failing, Throws.InvalidOperationException.With.Message.EqualTo("failed after writing"));
+        await saved;
+        Assert.That(store.Commits - commitsBefore, Is.EqualTo(2), "the gate's batch, then one commit for all five");
+        Assert.That(await store.GetUserAsync(kept.Id, default), Is.Not.Null);
+        Assert.That(await store.GetUserAsync(dropped.Id, default), Is.Null, "the failing write's own row is rolled back");
+        Assert.That((await store.ReadMessagesAsync(conversation, new SeqWindow(AfterSeq: 0), 10, default)).Select(m => m.Seq), Is.EqualTo(new[] { 1L, 2L }));
+    }
+
+    [Test]
+    public async Task A_failed_commit_fails_every_write_of_its_batch_and_stores_none_of_them()
+    {
+        using var store = await NewStoreAsync();
+        var conversation = "single_" + Ids.New();
+        var user = NewUser();
+        var message = NewMessage(conversation, 1);
+
+        using var gate = await Gate.CloseAsync(store);
+        // A commit hook that answers non-zero turns this batch's COMMIT into a rollback (SQLITE_CONSTRAINT_COMMITHOOK).
+        var breaksCommit = store.WriteAsync(connection =>
+        {
+            raw.sqlite3_commit_hook(connection.Handle, _ => 1, null);
+            return Task.FromResult(0);
+        }, default);
+        var saved = store.SaveUserAsync(user, default);
+        var appended = store.TryAppendMessageAsync(message, default);
+        await gate.OpenWhenQueuedAsync(store, 3);
+
+        Assert.That(async () => await saved, Throws.TypeOf<DependencyUnavailableException>());
+        Assert.That(async () => await appended, Throws.TypeOf<DependencyUnavailableException>());
+        Assert.That(async () => await breaksCommit, Throws.TypeOf<DependencyUnavailableException>());
+        Assert.That(await store.GetUserAsync(user.Id, default), Is.Null);
+        Assert.That(await store.GetMessageAsync(conversation, message.Id, default), Is.Null);
+
+        await store.WriteAsync(connection =>
+        {
+            raw.sqlite3_commit_hook(connection.Handle, null, null);
+            return Task.FromResult(0);
+        }, default);
+        await store.SaveUserAsync(user, default);
+        Assert.That(await store.TryAppendMessageAsync(message, default), Is.EqualTo(AppendResult.Appended), "seq 1 was never taken");
+        Assert.That(await store.GetUserAsync(user.Id, default), Is.Not.Null);
+    }
+
+    [Test]
+    public async Task A_write_cancelled_while_it_waits_never_runs_and_its_batch_mates_commit()
+    {
+        using var store = await NewStoreAsync();
+        var (cancelled, kept) = (NewUser(), NewUser());
+        using var cts = new CancellationTokenSource();
+
+        using var gate = await Gate.CloseAsync(store);
+        var cancelledSave = store.SaveUserAsync(cancelled, cts.Token);
+        var keptSave = store.SaveUserAsync(kept, default);
+        cts.Cancel();
+        Assert.That(async () => await cancelledSave, Throws.InstanceOf<OperationCanceledException>(), "answered at once, not after the batch");
+        await gate.OpenWhenQueuedAsync(store, 2);
+
+        await keptSave;
+        Assert.That(await store.GetUserAsync(kept.Id, default), Is.Not.Null);
+        Assert.That(await store.GetUserAsync(cancelled.Id, default), Is.Null);
+    }
+
+    [Test]
+    public async Task Dispose_lets_queued_writes_commit_and_refuses_later_ones()
+    {
+        var store = await NewStoreAsync();
+        var queued = NewUser();
+        using var gate = await Gate.CloseAsync(store);
+        var save = store.SaveUserAsync(queued, default);
+        var disposing = Task.Run(store.Dispose);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)   // until Dispose has closed the queue: a new write is refused
+        {
+            try { await store.SaveUserAsync(NewUser(), default).WaitAsync(TimeSpan.FromMilliseconds(50)); }
+            catch (ObjectDisposedException) { break; }
+            catch (TimeoutException) { }
+            Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "Dispose never closed the write queue");
+        }
+        await gate.OpenWhenQueuedAsync(store, 0);
+        await save;
+        await disposing.WaitAsync(TimeSpan.FromSeconds(10));
+
+        using var reopened = await NewStoreAsync();
+        Assert.That(await reopened.GetUserAsync(queued.Id, default), Is.Not.Null);
+    }
+
+    [Test]
+    public async Task Concurrent_sends_share_commits_and_every_conversation_stays_gap_free()
+    {
+        using var store = await NewStoreAsync();
+        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
+        var options = new UniImOptions();
+        var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options,
+            TimeProvider.System, new FakeGroups());
+        var people = Enumerable.Range(0, 9).Select(_ => NewUser()).ToArray();
+        foreach (var user in people) await users.SaveAsync(user, default);
+        const int perSender = 15;
+
+        var commitsBefore = store.Commits;
+        // Eight senders, two by two into four conversations, and all of them also into the ninth user's.
+        var sent = await Task.WhenAll(Enumerable.Range(0, 8).Select(s => Task.Run(async () =>
+        {
+            var seqs = new List<(string Conversation, long Seq)>();
+            for (var i = 0; i < perSender; i++)
+            {
+                var to = i % 2 == 0 ? people[s ^ 1] : people[8];
+                var message = (await messenger.SendAsync(people[s], new SendMessage(to.Id, null, "__UNI__TEST", "text",
+                    JsonSerializer.SerializeToElement($"{s}-{i}"), null), default)).Match(m => m, e => throw new AssertionException(e.Message));
+                seqs.Add((message.ConversationId, message.Seq));
+            }
+            return seqs;
+        })));
+
+        var sends = 8 * perSender;
+        Assert.That(store.Commits - commitsBefore, Is.LessThan(3 * sends), "each send is three writes: batches of more than one write committed together");
+        foreach (var conversation in sent.SelectMany(s => s).GroupBy(s => s.Conversation))
+        {
+            var seqs = conversation.Select(s => s.Seq).Order().ToArray();
+            Assert.That(seqs, Is.EqualTo(Enumerable.Range(1, seqs.Length).Select(i => (long)i)), conversation.Key);
+            var stored = await store.ReadMessagesAsync(conversation.Key, new SeqWindow(AfterSeq: 0), 1000, default);
+            Assert.That(stored.Select(m => m.Seq), Is.EqualTo(seqs), conversation.Key);
+        }
+    }
+
+    [Test]
+    public async Task The_writer_syncs_every_commit_by_default_and_only_at_checkpoints_when_set_to_normal()
+    {
+        static Task<long> WriterSynchronous(SqliteImStore store) => store.WriteAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA synchronous";
+            return (long)(await command.ExecuteScalarAsync())!;
+        }, default);
+
+        using (var byDefault = await NewStoreAsync())
+            Assert.That(await WriterSynchronous(byDefault), Is.EqualTo(2), "FULL");
+        using (var normal = await NewStoreAsync(SqliteSynchronous.Normal))
+            Assert.That(await WriterSynchronous(normal), Is.EqualTo(1), "NORMAL");
+
+        await using (var app = await TestApp.StartAsync(new Dictionary<string, string?> { ["Storage:Sqlite:Synchronous"] = "normal" }))
+            Assert.That(await WriterSynchronous((SqliteImStore)app.App.Services.GetRequiredService<IImStore>()), Is.EqualTo(1));
+        await using (var app = await TestApp.StartAsync())
+            Assert.That(await WriterSynchronous((SqliteImStore)app.App.Services.GetRequiredService<IImStore>()), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_synchronous_setting_other_than_full_or_normal_stops_the_host_at_startup()
+    {
+        Assert.That(async () => await TestApp.StartAsync(new Dictionary<string, string?> { ["Storage:Sqlite:Synchronous"] = "OFF" }),
+            Throws.InvalidOperationException.With.Message.EqualTo("Storage:Sqlite:Synchronous must be 'Full' or 'Normal' (got 'OFF')."));
+    }
+}
