@@ -105,15 +105,18 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             "INSERT INTO users (id, doc) VALUES ($id, $doc) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", ct,
             ("$id", user.Id), ("$doc", Serialize(user))), ct);
 
-    public Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct) =>
-        RunAsync(StoreOp.Write, async connection =>
+    public Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct)
+    {
+        // Serialized by the caller, not on the writer: see UpdateConversationAsync.
+        var doc = Serialize(message);
+        return RunAsync(StoreOp.Write, async connection =>
         {
             try
             {
                 await ExecuteAsync(connection, """
                     INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $seq, $id, $t, $doc)
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
-                    ("$t", message.UpdateTime), ("$doc", Serialize(message)));
+                    ("$t", message.UpdateTime), ("$doc", doc));
                 return AppendResult.Appended;
             }
             catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintUnique)
@@ -127,6 +130,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
                 return AppendResult.SeqTaken((long)(await head.ExecuteScalarAsync(ct))!);
             }
         }, ct);
+    }
 
     public async Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct) =>
         (await QueryDocsAsync<Message>(StoreOp.PointRead, "SELECT doc FROM messages WHERE conversation_id = $c AND id = $id",
@@ -163,40 +167,48 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             return (IReadOnlyList<ConversationRow>)rows;
         }, ct);
 
-    public Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
-        Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct) =>
-        // The read-modify-write is one write on the writer: no other write of this process can change the row in
-        // between (earlier writes of its batch are already visible on that connection), so a stale known row costs
-        // one re-read, never a retry storm in a hot conversation.
-        WriteAsync(async connection =>
+    /// <summary>
+    /// Every write of the file runs on the one writer, in turn, so the writer runs only the conditional statement: the
+    /// row is read (unless the caller knows it), changed and serialized by the caller, and written on the writer only
+    /// if its version is still the one read. If another write came first (an earlier write of the same batch, or
+    /// another process), the writer reads, reapplies and writes it itself, where no other write can come between, so a
+    /// hot conversation costs one re-read, never a retry storm.
+    /// </summary>
+    public async Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
+        Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct)
+    {
+        var current = known ?? await GetConversationAsync(userId, conversationId, ct);
+        var next = apply(current);
+        if (next is null) return current;
+        var doc = Serialize(next);
+        return await WriteAsync(async connection =>
         {
-            var current = known;
-            var fresh = known is null;
-            while (true)
+            StoreMeter.Record(StoreOp.Write);
+            var written = current is null
+                ? await InsertRowAsync(connection, next, doc, ct)
+                : await ReplaceRowAsync(connection, next, doc, current.ETag!, ct);
+            while (written is null)
             {
-                if (fresh)
-                {
-                    StoreMeter.Record(StoreOp.PointRead);
-                    current = await ReadRowAsync(connection, userId, conversationId, ct);
-                }
-                var next = apply(current);
-                if (next is null) return current;
+                StoreMeter.Record(StoreOp.PointRead);
+                var fresh = await ReadRowAsync(connection, userId, conversationId, ct);
+                var reapplied = apply(fresh);
+                if (reapplied is null) return fresh;
                 StoreMeter.Record(StoreOp.Write);
-                var written = current is null
-                    ? await InsertRowAsync(connection, next, ct)
-                    : await ReplaceRowAsync(connection, next, current.ETag!, ct);
-                if (written is not null) return written;
-                fresh = true;   // another process changed the row first: read it again and reapply
+                written = fresh is null
+                    ? await InsertRowAsync(connection, reapplied, Serialize(reapplied), ct)
+                    : await ReplaceRowAsync(connection, reapplied, Serialize(reapplied), fresh.ETag!, ct);
             }
+            return written;
         }, ct);
+    }
 
-    async Task<ConversationRow?> InsertRowAsync(SqliteConnection connection, ConversationRow row, CancellationToken ct)
+    async Task<ConversationRow?> InsertRowAsync(SqliteConnection connection, ConversationRow row, string doc, CancellationToken ct)
     {
         try
         {
             await ExecuteAsync(connection, """
                 INSERT INTO conversations (user_id, id, update_time, version, doc) VALUES ($u, $id, $t, 1, $doc)
-                """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$doc", Serialize(row)));
+                """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$doc", doc));
             return row with { ETag = "1" };
         }
         catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
@@ -205,13 +217,13 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         }
     }
 
-    async Task<ConversationRow?> ReplaceRowAsync(SqliteConnection connection, ConversationRow row, string etag, CancellationToken ct)
+    async Task<ConversationRow?> ReplaceRowAsync(SqliteConnection connection, ConversationRow row, string doc, string etag, CancellationToken ct)
     {
         var version = long.Parse(etag);
         var changed = await ExecuteAsync(connection, """
             UPDATE conversations SET doc = $doc, update_time = $t, version = version + 1
             WHERE user_id = $u AND id = $id AND version = $v
-            """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$v", version), ("$doc", Serialize(row)));
+            """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$v", version), ("$doc", doc));
         return changed == 1 ? row with { ETag = (version + 1).ToString() } : null;
     }
 
