@@ -7,10 +7,15 @@ namespace ImFunctions.Core.Storage.Sqlite;
 
 /// <summary>
 /// Revoke, edit and search on SQLite. Search text lives in an FTS5 table with the trigram tokenizer (substrings of any
-/// script, no word boundaries needed), kept in step with <c>messages</c> by triggers: the index changes in the same
-/// statement as the message, so a revoked body can never stay findable and a crash cannot leave the two apart. The
-/// triggers are plain SQL (no application function), so any writer of the file, a seeder or an older build, keeps
-/// the index right; <see cref="SearchText"/> mirrors <see cref="MessageSearchText.Of"/>, and the contract tests hold both.
+/// script, no word boundaries needed). A message enters <c>message_search</c> (its search id, conversation, seq and
+/// time) in the statement that stores it, by trigger; its text enters the FTS index a moment later, in batches, by
+/// <see cref="IndexPendingAsync"/>: indexing each send's text in the send's own commit made the FTS index write a
+/// segment per commit and cost about 40 % of the writer's time. A search first indexes whatever is pending, so it
+/// finds every message stored before it. An edit or revoke updates an indexed text in the same statement as the
+/// message (trigger), and a pending one is indexed from the message as it is then, so a revoked body can never stay
+/// findable. The triggers are plain SQL (no application function), so any writer of the file, a seeder or an older
+/// build, keeps <c>message_search</c> right; <see cref="SearchText"/> mirrors <see cref="MessageSearchText.Of"/>,
+/// and the contract tests hold both.
 /// </summary>
 public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSearchStore
 {
@@ -39,10 +44,11 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
                 rid INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, create_time INTEGER NOT NULL,
                 UNIQUE (conversation_id, seq));
             CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5(text, tokenize = 'trigram');
-            CREATE TRIGGER IF NOT EXISTS messages_search_insert AFTER INSERT ON messages BEGIN
+            -- Until 2026-12 this trigger also indexed the text, in the sender's commit: replaced, not kept.
+            DROP TRIGGER IF EXISTS messages_search_insert;
+            CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN
                 INSERT INTO message_search (conversation_id, seq, create_time)
                     VALUES (NEW.conversation_id, NEW.seq, json_extract(NEW.doc, '$.create_time'));
-                INSERT INTO message_fts (rowid, text) VALUES (last_insert_rowid(), {SearchText("NEW.doc")});
             END;
             CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF doc ON messages BEGIN
                 UPDATE message_fts SET text = {SearchText("NEW.doc")}
@@ -83,10 +89,11 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
             }
         }, ct);
 
-    public Task<IReadOnlyList<Message>> SearchMessagesAsync(IReadOnlyList<SearchScope> scopes, string keyword, long beforeTime,
+    public async Task<IReadOnlyList<Message>> SearchMessagesAsync(IReadOnlyList<SearchScope> scopes, string keyword, long beforeTime,
         int limit, CancellationToken ct)
     {
-        if (scopes.Count == 0 || keyword.Length == 0) return Task.FromResult<IReadOnlyList<Message>>([]);
+        if (scopes.Count == 0 || keyword.Length == 0) return [];
+        await IndexPendingAsync(ct);
         var parameters = new List<(string, object?)> { ("$before", beforeTime), ("$limit", limit) };
         var scopeFilter = string.Join(" OR ", scopes.Select((scope, i) =>
         {
@@ -119,6 +126,76 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
                 ORDER BY s.create_time DESC, s.conversation_id, s.seq DESC LIMIT $limit
                 """;
         }
-        return QueryDocsAsync<Message>(StoreOp.Query, sql, ct, parameters.ToArray());
+        return await QueryDocsAsync<Message>(StoreOp.Query, sql, ct, parameters.ToArray());
+    }
+
+    // ---- Indexing, a moment after the send ----
+
+    /// <summary>How long a stored message may wait for its text to be indexed (a search never waits: it indexes first).</summary>
+    static readonly TimeSpan IndexInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Search ids are handed out in commit order (one writer at a time), and texts are indexed in that order within one
+    /// write, so everything up to the index's highest rowid is indexed and the rest is pending.
+    /// </summary>
+    static readonly string IndexPendingSql = $"""
+        INSERT INTO message_fts (rowid, text)
+            SELECT s.rid, {SearchText("m.doc")} FROM message_search s
+            JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq
+            WHERE s.rid > (SELECT coalesce(max(rowid), 0) FROM message_fts)
+            ORDER BY s.rid
+        """;
+
+    readonly CancellationTokenSource indexStop = new();
+    Task? indexLoop;
+    /// <summary>Messages this process appended; the loop indexes when it moved.</summary>
+    long appended;
+
+    /// <summary>Indexes the text of every message stored so far, in one write of the writer's next group commit.</summary>
+    internal Task IndexPendingAsync(CancellationToken ct) =>
+        WriteAsync(connection => ExecuteAsync(connection, IndexPendingSql, ct), ct);
+
+    void MessageAppended()
+    {
+        Interlocked.Increment(ref appended);
+        if (indexLoop is not null) return;
+        lock (writeLoopStart)
+            if (indexLoop is null)
+                using (ExecutionContext.SuppressFlow()) indexLoop = Task.Run(IndexLoopAsync);
+    }
+
+    async Task IndexLoopAsync()
+    {
+        var stop = indexStop.Token;
+        var indexedUpTo = 0L;
+        using var timer = new PeriodicTimer(IndexInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var now = Interlocked.Read(ref appended);
+                if (now == indexedUpTo) continue;
+                try
+                {
+                    await IndexPendingAsync(stop);
+                    indexedUpTo = now;
+                }
+                catch (Exception e) when (e is DependencyUnavailableException or SqliteException or ObjectDisposedException)
+                {
+                    // The writer is failing or closing; its callers hear why. Pending texts wait for the next tick or search.
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Before the writer stops: texts still pending are indexed at the next start or search.</summary>
+    void StopIndexing()
+    {
+        if (indexStop.IsCancellationRequested) return;
+        indexStop.Cancel();
+        Task? loop;
+        lock (writeLoopStart) loop = indexLoop;
+        loop?.GetAwaiter().GetResult();
     }
 }

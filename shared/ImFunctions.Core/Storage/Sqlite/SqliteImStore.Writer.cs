@@ -143,6 +143,7 @@ public sealed partial class SqliteImStore : IDisposable
     /// <summary>Writes already queued still run and commit; later ones are refused.</summary>
     public void Dispose()
     {
+        StopIndexing();
         writes.Writer.TryComplete();
         Task? loop;
         lock (writeLoopStart) loop = writeLoop;

@@ -117,6 +117,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
                     INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $seq, $id, $t, $doc)
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
                     ("$t", message.UpdateTime), ("$doc", doc));
+                MessageAppended();
                 return AppendResult.Appended;
             }
             catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintUnique)

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using ImFunctions.Core.Domain;
+using ImFunctions.Core.Messages;
+using ImFunctions.Core.Storage;
+using ImFunctions.Core.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace ImFunctions.Tests.Storage;
+
+/// <summary>
+/// SQLite indexes message texts for search a moment after the send, in batches, not in the send's commit: the loop
+/// catches up on its own, a search catches up first, and a revoke hides a text whether it was indexed yet or not.
+/// </summary>
+public sealed class SqliteSearchIndexTests
+{
+    string directory = null!;
+    SqliteImStore store = null!;
+
+    [SetUp]
+    public async Task NewStore()
+    {
+        directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "imfunctions-fts-tests", Guid.NewGuid().ToString("N"))).FullName;
+        store = new SqliteImStore(new SqliteStoreOptions { Path = Path.Combine(directory, "im.db") });
+        await store.InitializeAsync(default);
+    }
+
+    [TearDown]
+    public void RemoveStore()
+    {
+        store.Dispose();
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+    }
+
+    long seq;
+
+    async Task<Message> AppendAsync(string text)
+    {
+        var message = new Message
+        {
+            Id = Ids.New(), ConversationId = "single_fts", Seq = ++seq, FromUid = "a", ToUid = "b", Appid = "__UNI__TEST",
+            Type = "text", Body = JsonSerializer.SerializeToElement(text), CreateTime = 1_000 + seq, UpdateTime = 1_000 + seq,
+        };
+        Assert.That((await store.TryAppendMessageAsync(message, default)).Status, Is.EqualTo(AppendStatus.Appended));
+        return message;
+    }
+
+    Task<IReadOnlyList<Message>> SearchAsync(string keyword) =>
+        store.SearchMessagesAsync([new SearchScope("single_fts")], MessageSearchText.Keyword(keyword), long.MaxValue, 10, default);
+
+    async Task<long> IndexedTextsAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, "im.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM message_fts";
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    Task RevokeAsync(Message message) =>
+        store.UpdateMessageAsync(message.ConversationId, message.Id, m => m! with { IsRevoke = true, Body = JsonSerializer.SerializeToElement<object?>(null), UpdateTime = m.UpdateTime + 1 }, default);
+
+    [Test]
+    public async Task Texts_are_indexed_a_moment_after_the_send_without_any_search()
+    {
+        for (var i = 0; i < 20; i++) await AppendAsync($"message number {i}");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await IndexedTextsAsync() < 20 && waited.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        Assert.That(await IndexedTextsAsync(), Is.EqualTo(20));
+    }
+
+    [Test]
+    public async Task A_search_finds_a_message_stored_just_before_it()
+    {
+        await AppendAsync("the freshest news");
+        Assert.That((await SearchAsync("freshest")).Select(m => m.Body.GetString()), Is.EqualTo(new[] { "the freshest news" }));
+    }
+
+    [Test]
+    public async Task A_revoked_text_is_not_found_whether_it_was_indexed_before_the_revoke_or_after()
+    {
+        var indexedFirst = await AppendAsync("alpha secret");
+        await store.IndexPendingAsync(default);
+        await RevokeAsync(indexedFirst);
+
+        var pending = await AppendAsync("beta secret");
+        await RevokeAsync(pending);   // well inside the loop's first interval: its text is indexed only after this
+
+        Assert.That(await SearchAsync("secret"), Is.Empty);
+        Assert.That(await SearchAsync("alpha"), Is.Empty);
+        Assert.That(await SearchAsync("beta"), Is.Empty);
+        Assert.That(await IndexedTextsAsync(), Is.EqualTo(2), "both are in the index, with no text");
+    }
+}
