@@ -91,4 +91,29 @@ public sealed class SqliteSearchIndexTests
         Assert.That(await SearchAsync("beta"), Is.Empty);
         Assert.That(await IndexedTextsAsync(), Is.EqualTo(2), "both are in the index, with no text");
     }
+
+    [Test]
+    public async Task A_backlog_written_by_another_writer_of_the_file_is_indexed_in_chunks_before_a_search()
+    {
+        // A seeder or an older build wrote the messages: message_search is filled by trigger, the texts are not indexed.
+        await using (var other = new SqliteConnection($"Data Source={Path.Combine(directory, "im.db")};Pooling=False"))
+        {
+            await other.OpenAsync();
+            await using var tx = await other.BeginTransactionAsync();
+            await using var insert = other.CreateCommand();
+            insert.CommandText = "INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ('single_fts', $s, $id, $s, $doc)";
+            var (s, id, doc) = (insert.Parameters.Add("$s", SqliteType.Integer), insert.Parameters.Add("$id", SqliteType.Text), insert.Parameters.Add("$doc", SqliteType.Text));
+            for (var i = 1; i <= 4500; i++)
+            {
+                (s.Value, id.Value) = (i, Ids.New());
+                doc.Value = $$"""{"_id":"{{id.Value}}","conversation_id":"single_fts","seq":{{i}},"from_uid":"a","to_uid":"b","appid":"__UNI__TEST","type":"text","body":"backlog {{(i == 4500 ? "needle" : "hay")}} {{i}}","create_time":{{i}},"update_time":{{i}}}""";
+                await insert.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
+        }
+        Assert.That(await IndexedTextsAsync(), Is.Zero);
+
+        Assert.That((await SearchAsync("needle")).Select(m => m.Seq), Is.EqualTo(new[] { 4500L }));
+        Assert.That(await IndexedTextsAsync(), Is.EqualTo(4500), "every text, over three chunks");
+    }
 }

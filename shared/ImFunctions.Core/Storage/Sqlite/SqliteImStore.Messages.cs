@@ -54,14 +54,11 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
                 UPDATE message_fts SET text = {SearchText("NEW.doc")}
                     WHERE rowid = (SELECT rid FROM message_search WHERE conversation_id = NEW.conversation_id AND seq = NEW.seq);
             END;
-            -- Messages stored before search existed: indexed once, here.
+            -- Messages stored before search existed get their entries once, here. Their texts, like any text still
+            -- pending at a restart, are indexed in chunks after the first send or before the first search, never at start.
             INSERT INTO message_search (conversation_id, seq, create_time)
                 SELECT m.conversation_id, m.seq, json_extract(m.doc, '$.create_time') FROM messages m
                 WHERE NOT EXISTS (SELECT 1 FROM message_search s WHERE s.conversation_id = m.conversation_id AND s.seq = m.seq);
-            INSERT INTO message_fts (rowid, text)
-                SELECT s.rid, {SearchText("m.doc")} FROM message_search s
-                JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq
-                WHERE NOT EXISTS (SELECT 1 FROM message_fts f WHERE f.rowid = s.rid);
             """, ct);
     }
 
@@ -143,18 +140,24 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
             SELECT s.rid, {SearchText("m.doc")} FROM message_search s
             JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq
             WHERE s.rid > (SELECT coalesce(max(rowid), 0) FROM message_fts)
-            ORDER BY s.rid
+            ORDER BY s.rid LIMIT {IndexChunk}
         """;
+
+    /// <summary>Texts indexed per write: a backlog (a restart, a seeded file) is worked off without holding the writer long.</summary>
+    const int IndexChunk = 2000;
 
     readonly CancellationTokenSource indexStop = new();
     Task? indexLoop;
     /// <summary>Messages this process appended; the loop indexes when it moved.</summary>
     long appended;
 
-    /// <summary>Indexes the text of every message stored so far, in one write of the writer's next group commit.</summary>
-    internal Task IndexPendingAsync(CancellationToken ct) =>
-        WriteAsync(connection => ExecuteAsync(connection, IndexPendingSql, ct), ct);
+    /// <summary>Indexes the text of every message stored so far, a chunk per write of the writer's group commits.</summary>
+    internal async Task IndexPendingAsync(CancellationToken ct)
+    {
+        while (await WriteAsync(connection => ExecuteAsync(connection, IndexPendingSql, ct), ct) == IndexChunk) { }
+    }
 
+    /// <summary>A message was stored: the loop (started with the first) indexes it within <see cref="IndexInterval"/>.</summary>
     void MessageAppended()
     {
         Interlocked.Increment(ref appended);
