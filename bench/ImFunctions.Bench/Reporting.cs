@@ -82,7 +82,7 @@ public static class Reporting
                 top.RssBytes < 1L << 30 && top.Sockets >= 10_000 ? "met" : top.Sockets < 10_000 ? "not measured at 10k" : "not met"));
         if (r.Soak is { } soak)
             rows.Add(($"RSS flat during a {soak.Windows.Sum(w => w.Window.Seconds) / 60:0}-minute soak at {soak.Rate:N0} msg/s",
-                $"{soak.SettledRssBytes / 1048576.0:0} → **{soak.EndRssBytes / 1048576.0:0} MiB** ({soak.Growth:+0.0%;-0.0%}), every window held: {(soak.AllHeld ? "yes" : "no")}",
+                $"RSS floor (lowest in a window) {soak.SettledRssBytes / 1048576.0:0} → **{soak.EndRssBytes / 1048576.0:0} MiB** ({soak.Growth:+0.0%;-0.0%}) from the second window to the last, every window held: {(soak.AllHeld ? "yes" : "no")}",
                 Verdict(soak.Flat && soak.AllHeld)));
         foreach (var (path, caseName) in new[] { ("getMsgList", "newest page"), ("getMsgList", "page at a random depth"), ("getConversationList", "first page, limit 20") })
         {
@@ -223,12 +223,12 @@ public static class Reporting
         {
             md.AppendLine($"#### Soak — the pairs at {soak.Rate:N0} msg/s, one window a minute");
             md.AppendLine();
-            md.AppendLine("| window | ok /s | delivered /s | errors | lost | deliver p50 / p99 / max ms | server CPU (ms per request) | other CPU | RSS at end MiB |");
+            md.AppendLine("| window | ok /s | delivered /s | errors | lost | deliver p50 / p99 / max ms | server CPU (ms per request) | other CPU | RSS lowest / highest / at end MiB |");
             md.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var w in soak.Windows)
                 md.AppendLine($"| {w.Label}{(w.Holds ? "" : " ✗")} | {w.AchievedRate:N0} | {w.DeliveredRate:N0} | {w.Errors} | {w.Lost} | " +
                               $"{F(w.Deliver.P50)} / {F(w.Deliver.P99)} / {F(w.Deliver.Max)} | {w.Window.ServerCpuPercent:0}% ({w.CpuMsPerRequest:0.000}) | " +
-                              $"{w.Window.OtherCpuPercent:0}% | {w.Window.EndRssBytes / 1048576.0:0} |");
+                              $"{w.Window.OtherCpuPercent:0}% | {w.Window.MinRssBytes / 1048576.0:0} / {w.Window.PeakRssBytes / 1048576.0:0} / {w.Window.EndRssBytes / 1048576.0:0} |");
             md.AppendLine();
         }
 

@@ -232,7 +232,7 @@ public sealed class Window
     readonly Stopwatch clock = Stopwatch.StartNew();
     readonly ProcStats serverStart, selfStart;
     readonly MachineCpu machineStart;
-    long peakRss;
+    long peakRss, minRss;
     readonly Timer sampler;
 
     public Window(Func<ProcStats> server)
@@ -241,7 +241,7 @@ public sealed class Window
         serverStart = server();
         selfStart = ProcStats.Self();
         machineStart = MachineCpu.Read();
-        peakRss = serverStart.RssBytes;
+        peakRss = minRss = serverStart.RssBytes;
         sampler = new Timer(_ => Sample(), null, 250, 250);
     }
 
@@ -250,6 +250,7 @@ public sealed class Window
         var rss = server().RssBytes;
         long seen;
         while (rss > (seen = Interlocked.Read(ref peakRss)) && Interlocked.CompareExchange(ref peakRss, rss, seen) != seen) { }
+        while (rss < (seen = Interlocked.Read(ref minRss)) && Interlocked.CompareExchange(ref minRss, rss, seen) != seen) { }
     }
 
     public WindowStats Stop()
@@ -263,11 +264,12 @@ public sealed class Window
         var selfCpu = (selfEnd.CpuSeconds - selfStart.CpuSeconds) / seconds * 100;
         var machineBusy = (machineEnd.BusySeconds - machineStart.BusySeconds) / seconds * 100;
         return new WindowStats(seconds, serverCpu, selfCpu, Math.Max(0, machineBusy - serverCpu - selfCpu),
-            Math.Max(peakRss, serverEnd.RssBytes), serverEnd.RssBytes);
+            Math.Max(peakRss, serverEnd.RssBytes), serverEnd.RssBytes, Math.Min(Interlocked.Read(ref minRss), serverEnd.RssBytes));
     }
 }
 
 /// <param name="ServerCpuPercent">100 = one core busy; the machine has Environment.ProcessorCount cores.</param>
 /// <param name="OtherCpuPercent">Everything else on the machine (other builds and tests): the noise to note.</param>
+/// <param name="MinRssBytes">The lowest RSS sampled (every 250 ms): the floor the garbage collector comes back to.</param>
 public sealed record WindowStats(double Seconds, double ServerCpuPercent, double GeneratorCpuPercent, double OtherCpuPercent,
-    long PeakRssBytes, long EndRssBytes);
+    long PeakRssBytes, long EndRssBytes, long MinRssBytes);

@@ -2,8 +2,8 @@ namespace ImFunctions.Bench;
 
 /// <summary>
 /// Memory under steady load (issue 17): the pairs at half of this run's pairs peak for ten minutes, one measured
-/// window a minute, the app's RSS read at each window's end. Flat means the last window ends within 5 % of where
-/// the second one ended (the first is warm-up: caches and the JIT fill it).
+/// window a minute, the app's RSS sampled through each window. Flat means the last window's floor (its lowest RSS) is
+/// within 5 % of the second one's (the first is warm-up: caches and the JIT fill it); see <see cref="Soak"/>.
 /// </summary>
 public static class SoakScenario
 {
@@ -22,7 +22,7 @@ public static class SoakScenario
             bench.Print("soak", step);
         }
         bench.Report.Soak = soak;
-        bench.Log($"  soak     rss {soak.SettledRssBytes / 1048576.0:0} → {soak.EndRssBytes / 1048576.0:0} MiB ({soak.Growth:+0.0%;-0.0%}), " +
+        bench.Log($"  soak     rss floor {soak.SettledRssBytes / 1048576.0:0} → {soak.EndRssBytes / 1048576.0:0} MiB ({soak.Growth:+0.0%;-0.0%}), " +
                   $"every window held: {soak.AllHeld}");
     }
 }
