@@ -50,7 +50,7 @@ public sealed record GroupSend(int Members, double SetupSeconds, int Sends, doub
     public double DeliveriesPerSecond => Step.DeliveredRate * Members;
 }
 
-/// <summary>A steady load held for minutes: one step per window, the app's memory at each window's end.</summary>
+/// <summary>A steady load held for minutes: one step per window, the app's memory sampled through each window.</summary>
 public sealed record Soak(double Rate, List<LoadStep> Windows)
 {
     // RSS saws up and down by 20-30 % with the garbage collector (measured: 41 → 76 → 37 MiB of anonymous memory within

@@ -161,10 +161,7 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
     void MessageAppended()
     {
         Interlocked.Increment(ref appended);
-        if (indexLoop is not null) return;
-        lock (writeLoopStart)
-            if (indexLoop is null)
-                using (ExecutionContext.SuppressFlow()) indexLoop = Task.Run(IndexLoopAsync);
+        if (indexLoop is null) StartOnce(ref indexLoop, IndexLoopAsync);
     }
 
     async Task IndexLoopAsync()
@@ -192,13 +189,13 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Before the writer stops: texts still pending are indexed at the next start or search.</summary>
+    /// <summary>Before the writer stops: texts still pending are indexed after the next send or before the next search.</summary>
     void StopIndexing()
     {
         if (indexStop.IsCancellationRequested) return;
         indexStop.Cancel();
         Task? loop;
-        lock (writeLoopStart) loop = indexLoop;
+        lock (loopStart) loop = indexLoop;
         loop?.GetAwaiter().GetResult();
     }
 }

@@ -20,7 +20,7 @@ public sealed partial class SqliteImStore : IDisposable
 
     // Not SingleReader: that channel cannot count what waits (QueuedWrites).
     readonly Channel<Write> writes = Channel.CreateUnbounded<Write>();
-    readonly Lock writeLoopStart = new();
+    readonly Lock loopStart = new();
     Task? writeLoop;
 
     /// <summary>
@@ -46,20 +46,23 @@ public sealed partial class SqliteImStore : IDisposable
     {
         if (ct.IsCancellationRequested) return Task.FromCanceled<T>(ct);
         var write = new Write<T>(work, ct);
-        if (writeLoop is null) StartWriteLoop();
+        if (writeLoop is null) StartOnce(ref writeLoop, WriteLoopAsync);
         return writes.Writer.TryWrite(write) ? write.Task : Task.FromException<T>(new ObjectDisposedException(nameof(SqliteImStore)));
     }
 
     /// <summary>Writes waiting for the next batch (not counting the one being committed).</summary>
     internal int QueuedWrites => writes.Reader.Count;
 
-    void StartWriteLoop()
+    /// <summary>
+    /// Starts one of the store's background loops (the writer, the search indexer) unless it runs already. A loop is
+    /// nobody's request: it must not carry the first caller's AsyncLocals (their StoreMeter) along.
+    /// </summary>
+    void StartOnce(ref Task? loop, Func<Task> body)
     {
-        lock (writeLoopStart)
+        lock (loopStart)
         {
-            if (writeLoop is not null) return;
-            // The loop is nobody's request: it must not carry the first caller's AsyncLocals (their StoreMeter) along.
-            using (ExecutionContext.SuppressFlow()) writeLoop = Task.Run(WriteLoopAsync);
+            if (loop is not null) return;
+            using (ExecutionContext.SuppressFlow()) loop = Task.Run(body);
         }
     }
 
@@ -146,7 +149,7 @@ public sealed partial class SqliteImStore : IDisposable
         StopIndexing();
         writes.Writer.TryComplete();
         Task? loop;
-        lock (writeLoopStart) loop = writeLoop;
+        lock (loopStart) loop = writeLoop;
         loop?.GetAwaiter().GetResult();
         CloseWriter();
     }
