@@ -98,8 +98,15 @@ public sealed class HubSocket : IAsyncDisposable
     /// <summary>Drops the TCP connection without a close frame.</summary>
     public void Abort() => socket.Abort();
 
-    public Task CloseAsync(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure) =>
-        socket.CloseAsync(status, null, CancellationToken.None);
+    /// <summary>
+    /// Sends a close frame and waits until the hub answers it. Only the reader loop receives: ClientWebSocket.CloseAsync
+    /// would issue a receive of its own beside it, and the loser of that race sees the connection end without a close.
+    /// </summary>
+    public async Task CloseAsync(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure)
+    {
+        await socket.CloseOutputAsync(status, null, CancellationToken.None);
+        await reader;
+    }
 
     async Task ReadAsync()
     {
@@ -118,7 +125,8 @@ public sealed class HubSocket : IAsyncDisposable
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     closed.TrySetResult(result.CloseStatus);
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    if (socket.State == WebSocketState.CloseReceived)
+                        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
                     break;
                 }
                 frames.Writer.TryWrite(new Frame(result.MessageType, message.ToArray()));
@@ -139,7 +147,8 @@ public sealed class HubSocket : IAsyncDisposable
             if (socket.State == WebSocketState.Open)
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cts.Token);
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cts.Token);
+                await reader.WaitAsync(cts.Token);
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
