@@ -20,6 +20,8 @@ public sealed record BenchOptions
     public string? PlotDirectory { get; init; }
     public string? JsonPath { get; init; }
     public string Command { get; init; } = "";
+    /// <summary>A folder for one CSV per measured load step: each request's due time and how late it was answered and delivered.</summary>
+    public string? TimelineDirectory { get; init; }
 
     // Send load.
     public double[] Rates { get; init; } = [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000];
@@ -107,6 +109,7 @@ public sealed record BenchOptions
                 case "--out": options = options with { MarkdownPath = Next() }; break;
                 case "--plots": options = options with { PlotDirectory = Next() }; break;
                 case "--json": options = options with { JsonPath = Next() }; break;
+                case "--timeline": options = options with { TimelineDirectory = Next() }; break;
                 case "--rates": options = options with { Rates = Numbers(Next()) }; break;
                 case "--bare-rates": options = options with { BareRates = Numbers(Next()) }; break;
                 case "--duration": options = options with { Duration = TimeSpan.FromSeconds(double.Parse(Next())) }; break;
@@ -151,7 +154,7 @@ public sealed record BenchOptions
 
     public const string Usage = """
         usage: ImFunctions.Bench [all|limit|send|pairs|pairs-normal|hot|ejabberd|groups|connections|soak|reads|store|micro ...] [--smoke] [--store sqlite|cosmos]
-               [--out docs/benchmarks.md] [--plots docs/img] [--json results.json]
+               [--out docs/benchmarks.md] [--plots docs/img] [--json results.json] [--timeline dir]
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
                [--group-load 500@100] [--soak-minutes 10] [--soak-rate n (default: half of this run's pairs peak, else 1000)]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -224,6 +225,24 @@ public static class LoadScenarios
     }
 
     /// <summary>
+    /// The measured window request by request, to see how slow requests cluster in time (a stall every so many sends,
+    /// say): the due time from the window's start, then the status and how long after its due time each request was
+    /// sent, answered and delivered (ms; empty when it never was).
+    /// </summary>
+    static void WriteTimeline(string folder, string label, double rate, OpenLoop.Timeline timeline, int[] inWindow, long from)
+    {
+        Directory.CreateDirectory(folder);
+        string After(long due, long at) => at == 0 ? "" : Percentiles.Ms(at - due).ToString("F2", CultureInfo.InvariantCulture);
+        var name = new string(label.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()) + $"-{rate:F0}-{DateTime.UtcNow:HHmmss}.csv";
+        File.WriteAllLines(Path.Combine(folder, name), inWindow.Select(i =>
+        {
+            var due = timeline.Due[i];
+            return string.Join(',', Percentiles.Ms(due - from).ToString("F2", CultureInfo.InvariantCulture), timeline.Status[i],
+                After(due, timeline.Sent[i]), After(due, timeline.Done[i]), After(due, timeline.Delivered[i]));
+        }).Prepend("due_ms,status,sent_ms,answered_ms,delivered_ms"));
+    }
+
+    /// <summary>
     /// One step: the load, the measured window's CPU and memory, and the app's own count of store work. A 200 counts
     /// as answered when <paramref name="accepts"/> (if given) accepts its body.
     /// </summary>
@@ -258,6 +277,7 @@ public static class LoadScenarios
 
         var duration = Percentiles.Ms(to - from) / 1000;
         var inWindow = Enumerable.Range(0, timeline.Count).Where(i => timeline.Due[i] >= from && timeline.Due[i] < to).ToArray();
+        if (o.TimelineDirectory is { } folder) WriteTimeline(folder, label, rate, timeline, inWindow, from);
         var ok = inWindow.Where(i => timeline.Status[i] == 200).ToArray();
         var achieved = Enumerable.Range(0, timeline.Count).Count(i => timeline.Status[i] == 200 && timeline.Done[i] >= from && timeline.Done[i] < to) / duration;
         var delivered = Enumerable.Range(0, timeline.Count).Count(i => timeline.Delivered[i] >= from && timeline.Delivered[i] < to) / duration;

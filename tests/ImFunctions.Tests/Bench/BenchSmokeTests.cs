@@ -17,9 +17,10 @@ public sealed class BenchSmokeTests
             .Single(a => a.Key == "BenchAssembly").Value!;
         Assert.That(File.Exists(bench), Is.True, $"{bench} is missing; the test project builds it through its project reference");
         var json = Path.Combine(Path.GetTempPath(), "imfunctions-bench-smoke-" + Guid.NewGuid().ToString("N") + ".json");
+        var timelines = Path.Combine(Path.GetTempPath(), "imfunctions-bench-timelines-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var (code, output) = await RunAsync("dotnet", [bench, "--smoke", "--json", json], TimeSpan.FromSeconds(120));
+            var (code, output) = await RunAsync("dotnet", [bench, "--smoke", "--json", json, "--timeline", timelines], TimeSpan.FromSeconds(120));
             Assert.That(code, Is.EqualTo(0), output);
 
             using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
@@ -35,10 +36,20 @@ public sealed class BenchSmokeTests
             Assert.That(root.GetProperty("Sockets").EnumerateArray().Select(s => s.GetProperty("Failed").GetInt32()), Is.All.EqualTo(0));
             Assert.That(root.GetProperty("Reads").GetArrayLength(), Is.GreaterThan(0), output);
             Assert.That(root.GetProperty("StoreRates").EnumerateArray().All(s => s.GetProperty("OpsPerSecond").GetDouble() > 0), Is.True, output);
+
+            // --timeline: a CSV per measured step, each request answered (and for the sends, delivered) after its due time.
+            var steps = Directory.GetFiles(timelines, "*.csv").Select(File.ReadAllLines).ToList();
+            Assert.That(steps, Has.Count.GreaterThan(series.Count), "at least a step per series and the warm-ups");
+            Assert.That(steps.Select(lines => lines[0]), Is.All.EqualTo("due_ms,status,sent_ms,answered_ms,delivered_ms"));
+            var delivered = steps.SelectMany(lines => lines.Skip(1)).Select(line => line.Split(','))
+                .Where(f => f[1] == "200" && f[4] != "").ToList();
+            Assert.That(delivered, Is.Not.Empty);
+            Assert.That(delivered.All(f => double.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture) >= 0), Is.True);
         }
         finally
         {
             File.Delete(json);
+            if (Directory.Exists(timelines)) Directory.Delete(timelines, recursive: true);
         }
     }
 
