@@ -75,17 +75,20 @@ public sealed class OutboxDelivery(IOutboxStore outbox, OutboxSignal signal, Web
             throw;
         }
 
+        // What the attempt decided is written even when shutdown began meanwhile (a quick local write): cancelled, it
+        // would leave a delivered event to be posted again, or a failed one leased for EventsLease after a restart.
         if (failure is null)
         {
             Delivered.Add(1);
-            await outbox.DeleteOutboxEventAsync(claimed.Id, ct);
+            await outbox.DeleteOutboxEventAsync(claimed.Id, CancellationToken.None);
             return;
         }
         Failed.Add(1);
         var delay = Backoff(claimed.Attempts);
         logger.LogWarning("Webhook outbox: event {EventId} attempt {Attempt} failed ({Failure}); next try in {Delay}",
             claimed.Id, claimed.Attempts, failure, delay);
-        await outbox.TryReplaceOutboxEventAsync(claimed with { DueAt = (clock.GetUtcNow() + delay).ToUnixTimeMilliseconds() }, ct);
+        await outbox.TryReplaceOutboxEventAsync(claimed with { DueAt = (clock.GetUtcNow() + delay).ToUnixTimeMilliseconds() },
+            CancellationToken.None);
     }
 
     /// <summary>First retry delay doubled per failed attempt, capped, with up to 20% jitter so instances do not retry in step.</summary>
