@@ -77,6 +77,27 @@ public sealed class SqliteSearchIndexTests
     }
 
     [Test]
+    public async Task A_search_with_nothing_pending_answers_while_the_writer_is_busy()
+    {
+        await AppendAsync("already indexed");
+        Assert.That(await SearchAsync("indexed"), Has.Count.EqualTo(1));   // indexes it
+        var held = new TaskCompletionSource();
+        var entered = new TaskCompletionSource();
+        var holding = store.WriteAsync(async _ => { entered.SetResult(); await held.Task; return 0; }, default);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        try
+        {
+            var found = await SearchAsync("indexed").WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.That(found.Select(m => m.Body.GetString()), Is.EqualTo(new[] { "already indexed" }));
+        }
+        finally
+        {
+            held.SetResult();
+            await holding;
+        }
+    }
+
+    [Test]
     public async Task A_revoked_text_is_not_found_whether_it_was_indexed_before_the_revoke_or_after()
     {
         var indexedFirst = await AppendAsync("alpha secret");

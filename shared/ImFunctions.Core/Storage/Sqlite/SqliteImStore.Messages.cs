@@ -90,7 +90,7 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
         int limit, CancellationToken ct)
     {
         if (scopes.Count == 0 || keyword.Length == 0) return [];
-        await IndexPendingAsync(ct);
+        if (await AnyPendingAsync(ct)) await IndexPendingAsync(ct);
         var parameters = new List<(string, object?)> { ("$before", beforeTime), ("$limit", limit) };
         var scopeFilter = string.Join(" OR ", scopes.Select((scope, i) =>
         {
@@ -142,6 +142,21 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
             WHERE s.rid > (SELECT coalesce(max(rowid), 0) FROM message_fts)
             ORDER BY s.rid LIMIT {IndexChunk}
         """;
+
+    static readonly string AnyPendingSql = """
+        SELECT EXISTS (SELECT 1 FROM message_search WHERE rid > (SELECT coalesce(max(rowid), 0) FROM message_fts))
+        """;
+
+    /// <summary>
+    /// Whether a stored text still waits for the index, read beside the writer: a search with nothing pending (the
+    /// usual case, the loop indexes within <see cref="IndexInterval"/>) does not queue behind the sends for a write.
+    /// </summary>
+    Task<bool> AnyPendingAsync(CancellationToken ct) =>
+        RunAsync(StoreOp.Query, async connection =>
+        {
+            await using var command = Command(connection, AnyPendingSql);
+            return (long)(await command.ExecuteScalarAsync(ct))! == 1;
+        }, ct);
 
     /// <summary>Texts indexed per write: a backlog (a restart, a seeded file) is worked off without holding the writer long.</summary>
     const int IndexChunk = 2000;
