@@ -109,6 +109,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         var draft = Draft(me, request, composed, conversationId, ((senderRow ?? receiverRow)?.LastSeq ?? 0) + 1, now);
         var appended = await AppendInTurnAsync(draft, ct);
         if (appended.Error is not null) return appended.Error;
+        ct = AfterStored;
         // from_ip stays in the message store: rows and pushes are seen by everyone, so they never carry it.
         var message = appended.Message! with { FromIp = null };
         if (!appended.IsRetry) Telemetry.ImDiagnostics.MessagesSent.Add(1);
@@ -133,6 +134,13 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         if (events is not null) await events.PublishAsync("message.sent", "message.sent:" + message.Id, message, ct);
         return new SentMessage(message.Id, conversationId, message.Seq, message.CreateTime);
     }
+
+    /// <summary>
+    /// The token for everything after a message is stored (rows, a group's head, pushes, the event): never cancelled.
+    /// A caller that gives up then (a dropped connection aborts its request) must not leave a stored message that the
+    /// receiver's row, push and the event never show; a sender's retry would repair it, but only if it comes.
+    /// </summary>
+    internal static readonly CancellationToken AfterStored = CancellationToken.None;
 
     /// <summary>A user's message as it is first offered to the store: the sender's profile copied, sent and updated now.</summary>
     internal static Message Draft(User me, SendMessage request, ComposedMessage composed, string conversationId, long seq, long now) => new()

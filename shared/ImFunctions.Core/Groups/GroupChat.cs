@@ -49,6 +49,7 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         var draft = Messenger.Draft(me, request, composed, conversationId, group.LastSeq + 1, now);
         var (stored, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
         if (error is not null) return error;
+        ct = Messenger.AfterStored;
         // from_ip stays in the message store: the group record, pushes and events are seen by others.
         var message = stored! with { FromIp = null };
 
@@ -97,6 +98,7 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         };
         var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
         if (error is not null) return error;
+        ct = Messenger.AfterStored;
 
         var payload = PushEvents.Msg(message!, out var isSmall);
         var headBefore = group.LastSeq;
@@ -135,6 +137,7 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         };
         var (message, _, _) = await messenger.AppendInTurnAsync(draft, ct);
         if (message is null) return null;
+        ct = Messenger.AfterStored;
         await directory.AdvanceHeadAsync(group, message, copyWhole: true, ct);
         pushes.ToGroup(GroupIds.PushGroup(groupId), PushEvents.Msg(message));
         return message;
