@@ -149,6 +149,29 @@ public sealed class GroupStoreContractTests(string storeName)
     }
 
     [Test]
+    public async Task A_member_who_gives_up_once_the_message_is_stored_still_moves_the_group_head_and_pushes_it()
+    {
+        var (owner, member) = (await NewUserAsync(), await NewUserAsync());
+        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId;
+        using var giveUp = new CancellationTokenSource();
+        var pushed = new RecordingPushGateway();
+        var options = new UniImOptions();
+        var pushes = new PushDispatcher(pushed, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        var givingUp = new Messenger(new GivesUpAfterAppend(store, giveUp), new UserDirectory(store, new MemoryCache(new MemoryCacheOptions())),
+            new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System, directory);
+        var groupChat = new GroupChat(groups, directory, givingUp, pushes, options, TimeProvider.System);
+
+        var sent = Ok(await groupChat.SendAsync(member, Text(groupId, "still there?"), giveUp.Token));
+
+        Assert.That(giveUp.IsCancellationRequested, Is.True);
+        Assert.That((await groups.GetGroupAsync(groupId, default))!.LastSeq, Is.EqualTo(sent.Seq));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!pushed.Sent.Any(p => p.Audience == "group:" + GroupIds.PushGroup(groupId)) && waited.Elapsed < TimeSpan.FromSeconds(10))
+            await Task.Delay(20);
+        Assert.That(pushed.Sent.Select(p => p.Audience), Does.Contain("group:" + GroupIds.PushGroup(groupId)));
+    }
+
+    [Test]
     public async Task A_group_send_costs_the_same_store_operations_at_3_and_at_60_members()
     {
         async Task<StoreMeter> MeasureAsync(int members)
