@@ -229,11 +229,14 @@ public static class LoadScenarios
     /// say): the due time from the window's start, then the status and how long after its due time each request was
     /// sent, answered and delivered (ms; empty when it never was).
     /// </summary>
+    static int timelineSteps;
+
     static void WriteTimeline(string folder, string label, double rate, OpenLoop.Timeline timeline, int[] inWindow, long from)
     {
         Directory.CreateDirectory(folder);
         string After(long due, long at) => at == 0 ? "" : Percentiles.Ms(at - due).ToString("F2", CultureInfo.InvariantCulture);
-        var name = new string(label.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()) + $"-{rate:F0}-{DateTime.UtcNow:HHmmss}.csv";
+        // Numbered in the order the steps ran: two steps of one label and rate (pairs, then pairs-normal) never collide.
+        var name = $"{Interlocked.Increment(ref timelineSteps):000}-" + new string(label.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()) + $"-{rate:F0}.csv";
         File.WriteAllLines(Path.Combine(folder, name), inWindow.Select(i =>
         {
             var due = timeline.Due[i];

@@ -1,7 +1,7 @@
 using ImFunctions.Core.Integrations;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
-using Microsoft.Data.Sqlite;
+using ImFunctions.Tests.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImFunctions.Tests.Integrations;
@@ -9,23 +9,15 @@ namespace ImFunctions.Tests.Integrations;
 /// <summary>The outbox delivery loop against the real SQLite store, with the webhook's HTTP side played by a handler.</summary>
 public sealed class OutboxDeliveryTests
 {
-    string directory = null!;
-
-    [SetUp]
-    public void NewFolder() => directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "imfunctions-outbox-tests", Guid.NewGuid().ToString("N"))).FullName;
+    readonly SqliteStoreFactory stores = new();
 
     [TearDown]
-    public void RemoveFolder()
-    {
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
-    }
+    public Task RemoveStores() => stores.DisposeAsync();
 
     [Test]
     public async Task An_attempt_that_fails_as_shutdown_begins_still_schedules_the_retry_instead_of_leaving_the_event_leased()
     {
-        using var store = new SqliteImStore(new SqliteStoreOptions { Path = Path.Combine(directory, "im.db") });
-        await store.InitializeAsync(default);
+        using var store = (SqliteImStore)await stores.CreateAsync();
         var options = new WebhookOptions { Secret = "s3cret-for-tests-only", EventsUrl = "http://127.0.0.1:9/events" };
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await store.AddOutboxEventAsync(new OutboxEvent("evt-1", "message.sent", now, "{}", now, 0), default);
