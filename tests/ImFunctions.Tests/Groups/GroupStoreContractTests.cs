@@ -157,7 +157,7 @@ public sealed class GroupStoreContractTests(string storeName)
         var pushed = new RecordingPushGateway();
         var options = new UniImOptions();
         var pushes = new PushDispatcher(pushed, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        var givingUp = new Messenger(new GivesUpAfterAppend(store, giveUp), new UserDirectory(store, new MemoryCache(new MemoryCacheOptions())),
+        var givingUp = new Messenger(GivesUpAfter.Append(store, giveUp), new UserDirectory(store, new MemoryCache(new MemoryCacheOptions())),
             new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System, directory);
         var groupChat = new GroupChat(groups, directory, givingUp, pushes, options, TimeProvider.System);
 

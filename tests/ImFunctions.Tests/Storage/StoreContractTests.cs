@@ -75,7 +75,7 @@ public sealed class StoreContractTests(string storeName)
         using var giveUp = new CancellationTokenSource();
         var pushed = new RecordingPushGateway();
         var options = new UniImOptions();
-        var messenger = new Messenger(new GivesUpAfterAppend(store, giveUp), new UserDirectory(store, new MemoryCache(new MemoryCacheOptions())),
+        var messenger = new Messenger(GivesUpAfter.Append(store, giveUp), new UserDirectory(store, new MemoryCache(new MemoryCacheOptions())),
             new TalkPolicy(options, (IFriendStore)store, new FakeGroups()),
             new PushDispatcher(pushed, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions()), options, TimeProvider.System, new FakeGroups());
 
