@@ -19,6 +19,21 @@ public sealed class RecordingPushGateway : IPushGateway
     public Task<ClientAccess> GetClientAccessAsync(string userId, TimeSpan lifetime, CancellationToken ct) =>
         Task.FromResult(new ClientAccess(new Uri("ws://127.0.0.1/client/hubs/im"), DateTimeOffset.UtcNow + lifetime));
 
+    /// <summary>
+    /// Whether a push to <paramref name="audience"/> (<c>user:uid</c>, <c>group:name</c>) whose JSON contains
+    /// <paramref name="containing"/> arrives within 10 s: the dispatcher sends in the background.
+    /// </summary>
+    public async Task<bool> ReachesAsync(string audience, string containing = "")
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!Sent.Any(p => p.Audience == audience && p.Json.Contains(containing)))
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(10)) return false;
+            await Task.Delay(20);
+        }
+        return true;
+    }
+
     Task Record(string audience, ReadOnlyMemory<byte> json)
     {
         Sent.Enqueue((audience, Encoding.UTF8.GetString(json.Span)));
