@@ -136,9 +136,10 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     }
 
     /// <summary>
-    /// The token for everything after a message is stored (rows, a group's head, pushes, the event): never cancelled.
-    /// A caller that gives up then (a dropped connection aborts its request) must not leave a stored message that the
-    /// receiver's row, push and the event never show; a sender's retry would repair it, but only if it comes.
+    /// The token for everything after the write that commits an operation (a message stored, a revoke or edit, a
+    /// membership claim, an invite accepted): never cancelled. A caller that gives up then (a dropped connection aborts
+    /// its request) must not leave a committed change that rows, pushes and events never show; a retry would repair
+    /// most of it, but only if it comes. Reads and checks before that write still honour the request's token.
     /// </summary>
     internal static readonly CancellationToken AfterStored = CancellationToken.None;
 

@@ -57,6 +57,7 @@ public sealed class MessageLifecycle(IImStore store, IMessageLifecycleStore mess
             }
             : null, ct);
         if (revoked is null) return ImError.NotFound($"msg_id: '{messageId}' does not exist");
+        ct = Messenger.AfterStored;   // revoked: the rows, push and event follow even if the caller gives up now
 
         var rowsChanged = await UpdateRowsAsync(revoked, row =>
         {
@@ -100,6 +101,7 @@ public sealed class MessageLifecycle(IImStore store, IMessageLifecycleStore mess
             : current with { Body = body.Clone(), EditTime = now, UpdateTime = Math.Max(now, current.UpdateTime + 1) }, ct);
         if (edited is null || edited.IsRevoke)
             return ImError.NotFound($"msg_id: '{messageId}' was revoked");
+        ct = Messenger.AfterStored;
 
         PushEvents.Msg(edited, out var copyWhole);   // rows copy a small message whole, as sendMsg does
         await UpdateRowsAsync(edited, row =>

@@ -35,14 +35,15 @@ public sealed class MessageLifecycleContractTests(string storeName)
     IMessageLifecycleStore Lifecycle => (IMessageLifecycleStore)store;
     IMessageSearchStore Index => (IMessageSearchStore)store;
 
-    (Messenger Messenger, MessageLifecycle Lifecycle) Services()
+    /// <param name="lifecycle">The lifecycle port: the store's own, or one that gives up after a write.</param>
+    (Messenger Messenger, MessageLifecycle Lifecycle) Services(IMessageLifecycleStore? lifecycle = null, RecordingPushGateway? gateway = null)
     {
         var options = new UniImOptions();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
-        var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        var pushes = new PushDispatcher(gateway ?? new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
         return (new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options,
             TimeProvider.System, new FakeGroups()),
-            new MessageLifecycle(store, Lifecycle, new FakeGroups(), pushes, new EventsOff(), options, TimeProvider.System));
+            new MessageLifecycle(store, lifecycle ?? Lifecycle, new FakeGroups(), pushes, new EventsOff(), options, TimeProvider.System));
     }
 
     async Task<User> NewUserAsync()
@@ -160,6 +161,23 @@ public sealed class MessageLifecycleContractTests(string storeName)
         Assert.That(await Search(secret.ConversationId, "first"), Has.Count.EqualTo(1));
         var updates = await store.ReadMessagesUpdatedSinceAsync(secret.ConversationId, secret.CreateTime, 10, default);
         Assert.That(updates.Single(m => m.Id == secret.Id).IsRevoke, Is.True);
+    }
+
+    [Test]
+    public async Task A_sender_who_gives_up_once_the_message_is_revoked_still_clears_both_rows_and_pushes_the_revoke()
+    {
+        var (a, b) = (await NewUserAsync(), await NewUserAsync());
+        var sent = Ok(await Services().Messenger.SendAsync(a, Text(b.Id, "oops"), default));
+        using var giveUp = new CancellationTokenSource();
+        var pushed = new RecordingPushGateway();
+        var (_, lifecycle) = Services(GivesUpAfter.Write(Lifecycle, nameof(IMessageLifecycleStore.UpdateMessageAsync), giveUp), pushed);
+
+        Ok(await lifecycle.RevokeAsync(a, sent.ConversationId, sent.Id, giveUp.Token));
+
+        Assert.That(giveUp.IsCancellationRequested, Is.True);
+        Assert.That((await store.GetConversationAsync(a.Id, sent.ConversationId, default))!.LastMsgNote, Is.EqualTo(MessageNotes.Revoked), "sender's row");
+        Assert.That((await store.GetConversationAsync(b.Id, sent.ConversationId, default))!.LastMsgNote, Is.EqualTo(MessageNotes.Revoked), "receiver's row");
+        Assert.That(await pushed.ReachesAsync("user:" + b.Id, "\"revoke\""), Is.True, "push to the receiver");
     }
 
     [Test]
