@@ -93,6 +93,8 @@ public sealed partial class GroupDirectory(IGroupStore store, IImStore rows, Tim
                 UpdateTime = Math.Max(group.UpdateTime, Now),
             }, ct);
             if (claimed is null) continue;   // another change came first: look again
+            // Claimed, so decided: a retry would hear "already changed" and leave the records to the next change.
+            ct = Messenger.AfterStored;
 
             await Task.WhenAll(changes.Select(c => ApplyAsync(claimed, c, ct)));
             return (await ClearClaimsAsync(claimed, changes, ct), null, []);

@@ -104,6 +104,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         joiners.AddRange(adminUids.Select(u => (u, GroupRole.Admin)));
         joiners.AddRange(userIds.Select(u => (u, GroupRole.Member)));
         if (await JoinAsync(group.Id, me.Id, joiners, ct) is { } refused) return refused;
+        ct = Messenger.AfterStored;   // the members are in: the group exists for them
         await events.PublishAsync("group.created", "group.created:" + group.Id, GroupInfo.From(group), ct);
         return new CreatedOrAdded(group.Id, joiners.Select(j => j.Item1).ToList());
     }
@@ -126,6 +127,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
             case MembershipRefusal.AlreadyMember: return AddError($"users {string.Join(",", culprits)} are already in the group");
             case MembershipRefusal.OverCap: return AddError($"a group holds at most {options.MaxGroupMembers} members");
         }
+        ct = Messenger.AfterStored;   // they are members: the push group, the announcement and the event follow regardless
         var uids = joiners.Select(j => j.UserId).ToList();
         // Before the announcement, so the new members' open connections receive it and everything after.
         await Task.WhenAll(uids.Select(u => MirrorAsync(() => push.AddUserToGroupAsync(u, GroupIds.PushGroup(groupId), ct), ct)));
@@ -144,6 +146,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
     async Task<ImError?> LeaveAsync(string groupId, string userId, string action, string operatorUid, CancellationToken ct)
     {
         var (group, refusal, _) = await directory.RemoveAsync(groupId, userId, ct);
+        if (refusal is null) ct = Messenger.AfterStored;   // they are out: the rest follows even if the caller gives up
         // The push group is left before answering, even when the store says they left already (a retry after a
         // failed removal): from the moment the call returns, nothing more reaches them.
         await MirrorAsync(() => push.RemoveUserFromGroupAsync(userId, GroupIds.PushGroup(groupId), ct), ct, mustSucceed: true);
@@ -257,6 +260,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
             MuteAllMembers = changes.MuteAllMembers ?? g.MuteAllMembers,
             HistoryVisible = changes.HistoryVisible ?? g.HistoryVisible,
         }, ct);
+        ct = Messenger.AfterStored;   // changed: each announcement and the event follow regardless
         // One system message per changed field (uni-im announces only the first), after the change.
         var fields = new (string Name, object? Value)[]
         {
@@ -284,6 +288,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         // Members' rows and records stay, readable; sends check the flag, so nobody can send any more. Only the
         // server's announcement still lands in the stream, after the change as always.
         await directory.UpdateGroupAsync(groupId, g => g with { Dissolved = true }, ct);
+        ct = Messenger.AfterStored;   // a retry would hear "dissolved" and never announce it
         await chat.PostSystemAsync(groupId, "group-dissolved", new { action = "group-dissolved", groupName = group.Name, operator_uid = me.Id }, ct);
         await events.PublishAsync("group.dissolved", "group.dissolved:" + groupId, new { group_id = groupId }, ct);
         return new { group_id = groupId };
@@ -302,6 +307,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         // New owner first, then the group record, then the old owner down to admin: a crash between steps leaves
         // two owners at worst, never none, and a retry finishes it.
         await store.UpdateMemberAsync(groupId, userId, target, m => m is { IsCurrent: true } ? m with { Role = GroupRole.Owner, MuteUntil = null } : null, ct);
+        ct = Messenger.AfterStored;   // a retry would hear "is the owner already" and leave two owners
         await directory.UpdateGroupAsync(groupId, g => g with { UserId = userId }, ct);
         await store.UpdateMemberAsync(groupId, oldOwner, null, m => m is { IsCurrent: true, Role: GroupRole.Owner } ? m with { Role = GroupRole.Admin } : null, ct);
         await chat.PostSystemAsync(groupId, $"transfer-group-owner:{oldOwner}:{userId}:{group.ETag}",
@@ -324,6 +330,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         if (target.Role == role) return new { group_id = groupId, user_id = userId, role = GroupRoles.Wire(role) };
         var updated = await store.UpdateMemberAsync(groupId, userId, target,
             m => m is { IsCurrent: true } && m.Role != GroupRole.Owner && m.Role != role ? m with { Role = role } : null, ct);
+        ct = Messenger.AfterStored;
         await chat.PostSystemAsync(groupId, $"set-group-admin:{userId}:{updated?.ETag}", new
         {
             action = "set-group-admin",
@@ -375,6 +382,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         if (target is not { IsCurrent: true }) return ImError.NotFound($"user_id: '{userId}' is not a member of this group");
         var updated = await store.UpdateMemberAsync(groupId, userId, target,
             m => m is { IsCurrent: true } && m.MuteUntil != until ? m with { MuteUntil = until } : null, ct);
+        ct = Messenger.AfterStored;
         await chat.PostSystemAsync(groupId, $"mute-group-member:{userId}:{updated?.ETag}",
             new { action = "mute-group-member", user_id = userId, mute_until = until, operator_uid = me.Id }, ct);
         return new { group_id = groupId, user_id = userId, mute_until = until };
@@ -415,6 +423,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
                 CreateTime = now, UpdateTime = now, ETag = existing?.ETag,
             }, ct);
             if (saved is null) continue;
+            ct = Messenger.AfterStored;   // the request stands: its admins hear of it
             var admins = await AdminsAsync(group, ct);
             var notice = PushEvents.Group("join_request", new { request_id = id, group_id = groupId, user_id = me.Id, message = saved.Message });
             foreach (var admin in admins) pushes.ToUser(admin, notice);
@@ -477,6 +486,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
             State = accept ? JoinRequestStates.Accepted : JoinRequestStates.Rejected, HandledBy = me.Id, UpdateTime = Now,
         }, ct);
         if (handled is null) return ImError.Conflict("this request was handled already");
+        ct = Messenger.AfterStored;   // a retry would hear "handled already": the join must follow now
         if (accept && await JoinAsync(groupId!, me.Id, [(request.UserId, GroupRole.Member)], ct) is { Code: not AddErrorCode } refused)
             return refused;   // "already a member" (someone added them meanwhile) is what accepting wanted anyway
         pushes.ToUser(request.UserId, PushEvents.Group("join_request_handled",

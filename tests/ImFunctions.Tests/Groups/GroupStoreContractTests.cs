@@ -32,16 +32,21 @@ public sealed class GroupStoreContractTests(string storeName)
         factory = StoreFactories.Create(storeName);
         store = await factory.CreateAsync();
         groups = (IGroupStore)store;
+        (directory, messenger, chat, manager) = Services(store, groups, new RecordingPushGateway());
+    }
+
+    /// <summary>The group services over these ports: the suite's store, or one that gives up after a write.</summary>
+    (GroupDirectory, Messenger, GroupChat, GroupManager) Services(IImStore messages, IGroupStore groupStore, RecordingPushGateway gateway)
+    {
         var options = new UniImOptions();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
-        var gateway = new RecordingPushGateway();
         var pushes = new PushDispatcher(gateway, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        directory = new GroupDirectory(groups, store, TimeProvider.System);
-        messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System,
-            directory);
-        chat = new GroupChat(groups, directory, messenger, pushes, options, TimeProvider.System);
-        manager = new GroupManager(groups, directory, chat, users, gateway, pushes, new EventsOff(), new GroupOptions { MaxGroupMembers = 2000 },
-            TimeProvider.System, NullLogger<GroupManager>.Instance, (IFriendStore)store);
+        var groupDirectory = new GroupDirectory(groupStore, store, TimeProvider.System);
+        var groupMessenger = new Messenger(messages, users, new TalkPolicy(options, (IFriendStore)store, groupDirectory), pushes, options,
+            TimeProvider.System, groupDirectory);
+        var groupChat = new GroupChat(groupStore, groupDirectory, groupMessenger, pushes, options, TimeProvider.System);
+        return (groupDirectory, groupMessenger, groupChat, new GroupManager(groupStore, groupDirectory, groupChat, users, gateway, pushes,
+            new EventsOff(), new GroupOptions { MaxGroupMembers = 2000 }, TimeProvider.System, NullLogger<GroupManager>.Instance, (IFriendStore)store));
     }
 
     [OneTimeTearDown]
@@ -155,20 +160,53 @@ public sealed class GroupStoreContractTests(string storeName)
         var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId;
         using var giveUp = new CancellationTokenSource();
         var pushed = new RecordingPushGateway();
-        var options = new UniImOptions();
-        var pushes = new PushDispatcher(pushed, NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        var givingUp = new Messenger(GivesUpAfter.Append(store, giveUp), new UserDirectory(store, new MemoryCache(new MemoryCacheOptions())),
-            new TalkPolicy(options, (IFriendStore)store, directory), pushes, options, TimeProvider.System, directory);
-        var groupChat = new GroupChat(groups, directory, givingUp, pushes, options, TimeProvider.System);
+        var (_, _, givingUp, _) = Services(GivesUpAfter.Append(store, giveUp), groups, pushed);
 
-        var sent = Ok(await groupChat.SendAsync(member, Text(groupId, "still there?"), giveUp.Token));
+        var sent = Ok(await givingUp.SendAsync(member, Text(groupId, "still there?"), giveUp.Token));
 
         Assert.That(giveUp.IsCancellationRequested, Is.True);
         Assert.That((await groups.GetGroupAsync(groupId, default))!.LastSeq, Is.EqualTo(sent.Seq));
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!pushed.Sent.Any(p => p.Audience == "group:" + GroupIds.PushGroup(groupId)) && waited.Elapsed < TimeSpan.FromSeconds(10))
-            await Task.Delay(20);
-        Assert.That(pushed.Sent.Select(p => p.Audience), Does.Contain("group:" + GroupIds.PushGroup(groupId)));
+        Assert.That(await pushed.ReachesAsync("group:" + GroupIds.PushGroup(groupId)), Is.True, "push to the group");
+    }
+
+    [Test]
+    public async Task A_member_who_gives_up_once_their_quit_is_claimed_is_still_out_and_the_group_told()
+    {
+        var (owner, member) = (await NewUserAsync(), await NewUserAsync());
+        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId;
+        using var giveUp = new CancellationTokenSource();
+        var pushed = new RecordingPushGateway();
+        // The claim on the group record is the write that decides a membership change.
+        var (_, _, _, givingUp) = Services(store, GivesUpAfter.Write(groups, nameof(IGroupStore.ReplaceGroupAsync), giveUp), pushed);
+
+        Ok(await givingUp.QuitAsync(member, groupId, giveUp.Token));
+
+        Assert.That(giveUp.IsCancellationRequested, Is.True);
+        var group = (await groups.GetGroupAsync(groupId, default))!;
+        Assert.That((group.MemberCount, group.Pending.Count), Is.EqualTo((1, 0)), "count moved, claim cleared");
+        Assert.That((await groups.GetMemberAsync(groupId, member.Id, default))!.IsCurrent, Is.False, "member record");
+        Assert.That((await store.GetConversationAsync(member.Id, group.ConversationId, default))!.Leave, Is.True, "member's row");
+        Assert.That(group.LastMsg?.Body.GetProperty("action").GetString(), Is.EqualTo("group-exit"), "the announcement");
+        Assert.That(await pushed.ReachesAsync("group:" + GroupIds.PushGroup(groupId), "group-exit"), Is.True, "push to the group");
+    }
+
+    [Test]
+    public async Task An_admin_who_gives_up_once_a_join_request_is_accepted_still_lets_the_applicant_in_and_tells_them()
+    {
+        var (owner, applicant) = (await NewUserAsync(), await NewUserAsync());
+        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [], [], default)).GroupId;
+        Ok(await manager.ApplyAsync(applicant, groupId, "let me in", default));
+        using var giveUp = new CancellationTokenSource();
+        var pushed = new RecordingPushGateway();
+        // The request's state change is the once-only write: a retry hears "handled already".
+        var (_, _, _, givingUp) = Services(store, GivesUpAfter.Write(groups, nameof(IGroupStore.SaveJoinRequestAsync), giveUp), pushed);
+
+        Ok(await givingUp.HandleJoinRequestAsync(owner, GroupIds.JoinRequest(groupId, applicant.Id), accept: true, giveUp.Token));
+
+        Assert.That(giveUp.IsCancellationRequested, Is.True);
+        Assert.That((await groups.GetMemberAsync(groupId, applicant.Id, default))?.IsCurrent, Is.True, "the applicant is a member");
+        Assert.That((await groups.GetGroupAsync(groupId, default))!.LastMsg?.Body.GetProperty("action").GetString(), Is.EqualTo("join-group"));
+        Assert.That(await pushed.ReachesAsync("user:" + applicant.Id, "join_request_handled"), Is.True, "push to the applicant");
     }
 
     [Test]
