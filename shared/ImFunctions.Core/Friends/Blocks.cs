@@ -25,6 +25,7 @@ public sealed class Blocks(IFriendStore store, IImStore conversations, UserDirec
         var block = new Block { Id = Block.IdFor(userId), UserId = me.Id, BlockedUid = userId, CreateTime = clock.GetUtcNow().ToUnixTimeMilliseconds() };
         // The record first, then the flag: a retry after a crash in between finds the record and sets the flag.
         if (!await store.TryCreateAsync(block, ct)) block = await store.GetAsync<Block>(me.Id, block.Id, ct) ?? block;
+        ct = Messenger.AfterStored;   // listed as blocked, so replies must be refused too
         await SetPeerBlockedAsync(me.Id, userId, blocked: true, ct);
         pushes.ToUser(me.Id, PushEvents.Friend(new FriendEvent("blocked", UserId: userId)));
         return new BlockView(userId, block.CreateTime, blocked.ToPublicProfile());
@@ -36,6 +37,7 @@ public sealed class Blocks(IFriendStore store, IImStore conversations, UserDirec
         if (userId == me.Id) return ImError.InvalidParam("user_id", "cannot be yourself");
         // The flag first, then the record: a retry after a crash in between still finds the record to remove.
         await SetPeerBlockedAsync(me.Id, userId, blocked: false, ct);
+        ct = Messenger.AfterStored;   // replies pass now, so the list must stop showing the block
         var removed = await store.DeleteAsync(me.Id, Block.IdFor(userId), ct);
         if (removed) pushes.ToUser(me.Id, PushEvents.Friend(new FriendEvent("unblocked", UserId: userId)));
         return new BlockView(userId, 0, null);

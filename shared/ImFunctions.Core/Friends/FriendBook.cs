@@ -58,6 +58,7 @@ public sealed class FriendBook(IFriendStore store, UserDirectory users, PushDisp
             invite = written ?? await store.GetAsync<FriendInvite>(toUid, fresh.Id, ct) ?? fresh;
             if (written is not null)
             {
+                ct = Messenger.AfterStored;   // the invite stands: the invitee hears of it, and a crossing invite is still seen
                 var view = await ViewAsync(invite, me.ToPublicProfile(), ct);
                 Announce(new FriendEvent("invite", view), toUid, me.Id);
                 await events.PublishAsync("friend.invited", $"friend.invited:{inviteId}:{invite.UpdateTime}", view, ct);
@@ -94,6 +95,8 @@ public sealed class FriendBook(IFriendStore store, UserDirectory users, PushDisp
             var now = await store.GetAsync<FriendInvite>(me.Id, invite.Id, ct);
             return now is null || now.IsPending ? ImError.Conflict("invite_id: the invite changed meanwhile; try again") : HandledAlready(now);
         }
+        // Accepted: a retry would hear "already accepted" and repair the rows, but never tell the inviter.
+        ct = Messenger.AfterStored;
         await CompleteAcceptAsync(accepted, ct);
         var view = await ViewAsync(accepted, null, ct);
         Announce(new FriendEvent("accepted", view), accepted.FromUid, accepted.ToUid);
@@ -110,6 +113,7 @@ public sealed class FriendBook(IFriendStore store, UserDirectory users, PushDisp
 
         var rejected = await store.TryReplaceAsync(invite with { State = InviteStates.Rejected, UpdateTime = Now() }, ct);
         if (rejected is null) return ImError.Conflict("invite_id: the invite was handled meanwhile");
+        ct = Messenger.AfterStored;   // a retry would hear "already rejected": the inviter's sent copy must follow now
         await store.UpsertAsync(rejected.SentCopy(), ct);
         var view = await ViewAsync(rejected, null, ct);
         Announce(new FriendEvent("rejected", view), rejected.FromUid, rejected.ToUid);   // uni-im never tells the inviter
@@ -139,6 +143,7 @@ public sealed class FriendBook(IFriendStore store, UserDirectory users, PushDisp
         if (!await store.AreFriendsAsync(me.Id, friendUid, ct)) return ImError.NotFound($"friend_uid: '{friendUid}' is not your friend (不是好友)");
         // The peer's row first: if we stop halfway, the caller's row is still there and the next call finishes.
         await store.DeleteAsync(friendUid, Friendship.IdFor(me.Id), ct);
+        ct = Messenger.AfterStored;   // half a friendship must not wait for a retry
         await store.DeleteAsync(me.Id, Friendship.IdFor(friendUid), ct);
         var deleted = new FriendEvent("deleted", UserId: friendUid);
         pushes.ToUser(me.Id, PushEvents.Friend(deleted));

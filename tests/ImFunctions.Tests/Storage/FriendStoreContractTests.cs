@@ -33,15 +33,17 @@ public sealed class FriendStoreContractTests(string storeName)
 
     sealed record Services(UserDirectory Users, Messenger Messenger, FriendBook Book, Blocks Blocks, ConversationSettings Settings);
 
-    Services NewServices()
+    /// <param name="social">The social graph's port: the store's own, or one that gives up after a write.</param>
+    Services NewServices(IFriendStore? social = null, RecordingPushGateway? gateway = null)
     {
+        social ??= friends;
         var options = new UniImOptions();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
-        var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        var messenger = new Messenger(store, users, new TalkPolicy(options, friends, new FakeGroups()), pushes, options, TimeProvider.System,
+        var pushes = new PushDispatcher(gateway ?? new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        var messenger = new Messenger(store, users, new TalkPolicy(options, social, new FakeGroups()), pushes, options, TimeProvider.System,
             new FakeGroups());
-        return new Services(users, messenger, new FriendBook(friends, users, pushes, new EventsOff(), TimeProvider.System),
-            new Blocks(friends, store, users, pushes, TimeProvider.System), new ConversationSettings(store, lists, messenger, pushes));
+        return new Services(users, messenger, new FriendBook(social, users, pushes, new EventsOff(), TimeProvider.System),
+            new Blocks(social, store, users, pushes, TimeProvider.System), new ConversationSettings(store, lists, messenger, pushes));
     }
 
     async Task<User> NewUserAsync()
@@ -57,6 +59,25 @@ public sealed class FriendStoreContractTests(string storeName)
 
     static Friendship FriendRow(string owner, string friend, long time = 1000) =>
         new() { Id = Friendship.IdFor(friend), UserId = owner, FriendUid = friend, CreateTime = time };
+
+    [Test]
+    public async Task An_invitee_who_gives_up_once_the_invite_is_accepted_still_makes_both_friends_and_tells_the_inviter()
+    {
+        var (a, b) = (await NewUserAsync(), await NewUserAsync());
+        var invite = Ok(await NewServices().Book.InviteAsync(a, b.Id, "hi", default));
+        using var giveUp = new CancellationTokenSource();
+        var pushed = new RecordingPushGateway();
+        // The invite's state change is the write that decides an accept.
+        var givingUp = NewServices(GivesUpAfter.Write(friends, nameof(IFriendStore.TryReplaceAsync), giveUp), pushed);
+
+        Ok(await givingUp.Book.AcceptAsync(b, invite.Id, giveUp.Token));
+
+        Assert.That(giveUp.IsCancellationRequested, Is.True);
+        Assert.That((await friends.AreFriendsAsync(a.Id, b.Id, default), await friends.AreFriendsAsync(b.Id, a.Id, default)), Is.EqualTo((true, true)));
+        Assert.That((await friends.GetAsync<FriendInvite>(a.Id, FriendInvite.SentIdFor(invite.Id), default))?.State,
+            Is.EqualTo(InviteStates.Accepted), "the inviter's sent copy");
+        Assert.That(await pushed.ReachesAsync("user:" + a.Id, "accepted"), Is.True, "push to the inviter");
+    }
 
     [Test]
     public async Task A_record_is_created_once_replaced_only_from_its_current_version_and_deleted_once()
