@@ -39,6 +39,8 @@ public sealed class AccountDeletion(IImStore store, IAccountStore accounts, User
             user = Tombstone(user);
             await users.SaveAsync(user, ct);
         }
+        // Marked: the rest runs to the end even if the caller gives up, who may never log in again to finish it.
+        ct = Messenger.AfterStored;
         // 2. The user's message bodies, and the previews of them in the peers' rows.
         await EraseConversationsAsync(user, ct);
         // 3. What other features hold (friends, groups, ...).

@@ -202,6 +202,26 @@ public sealed class MessageLifecycleContractTests(string storeName)
     }
 
     [Test]
+    public async Task A_user_who_gives_up_once_their_account_is_marked_for_deletion_still_has_it_erased_to_the_end()
+    {
+        var (a, b) = (await NewUserAsync(), await NewUserAsync());
+        var sent = Ok(await Services().Messenger.SendAsync(a, Text(b.Id, "forget me"), default));
+        using var giveUp = new CancellationTokenSource();
+        // The marker on the user record commits a deletion; the caller may never log in again to finish it.
+        var givingUp = GivesUpAfter.Write(store, nameof(IImStore.SaveUserAsync), giveUp);
+        var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        var deletion = new AccountDeletion(givingUp, (IAccountStore)store, new UserDirectory(givingUp, new MemoryCache(new MemoryCacheOptions())),
+            pushes, [], TimeProvider.System);
+
+        await deletion.DeleteAsync(a, giveUp.Token);
+
+        Assert.That(giveUp.IsCancellationRequested, Is.True);
+        Assert.That(AccountDeletion.IsErased((await store.GetMessageAsync(sent.ConversationId, sent.Id, default))!), Is.True, "the message");
+        Assert.That((await store.GetConversationAsync(b.Id, sent.ConversationId, default))!.LastMsgNote, Is.EqualTo(AccountDeletion.ErasedNote));
+        Assert.That((await store.GetUserAsync(a.Id, default))!.Deletion, Is.EqualTo(AccountDeletion.Deleted));
+    }
+
+    [Test]
     public async Task A_message_erased_by_account_deletion_is_no_longer_found_by_search()
     {
         var (a, b) = (await NewUserAsync(), await NewUserAsync());

@@ -16,7 +16,8 @@ public class GivesUpAfter : DispatchProxy
     CancellationTokenSource giveUp = null!;
 
     /// <param name="write">The port method whose success commits the operation, e.g. <c>nameof(IImStore.TryAppendMessageAsync)</c>.</param>
-    /// <param name="succeeded">Whether a result of it is a success; by default any result but null (a lost ETag race, say).</param>
+    /// <param name="succeeded">Whether a result of it is a success; by default any result but null (a lost ETag race, say).
+    /// A write that answers nothing succeeds when it does not throw.</param>
     public static T Write<T>(T inner, string write, CancellationTokenSource giveUp, Func<object?, bool>? succeeded = null) where T : class
     {
         var proxy = Create<T, GivesUpAfter>();
@@ -32,11 +33,20 @@ public class GivesUpAfter : DispatchProxy
     protected override object? Invoke(MethodInfo? method, object?[]? args)
     {
         var result = method!.Invoke(inner, BindingFlags.DoNotWrapExceptions, null, args, null);
-        if (method.Name != write || !method.ReturnType.IsGenericType) return result;
+        if (method.Name != write) return result;
+        if (!method.ReturnType.IsGenericType) return WatchAsync((Task)result!);
         return WatchMethod.MakeGenericMethod(method.ReturnType.GetGenericArguments()[0]).Invoke(this, [result]);
     }
 
-    static readonly MethodInfo WatchMethod = typeof(GivesUpAfter).GetMethod(nameof(WatchAsync), BindingFlags.NonPublic | BindingFlags.Instance)!;
+    /// <summary>A write that answers nothing (a plain save) succeeded when it did not throw.</summary>
+    async Task WatchAsync(Task written)
+    {
+        await written;
+        await giveUp.CancelAsync();
+    }
+
+    static readonly MethodInfo WatchMethod = typeof(GivesUpAfter).GetMethods(BindingFlags.NonPublic | BindingFlags.Instance)
+        .Single(m => m.Name == nameof(WatchAsync) && m.IsGenericMethodDefinition);
 
     async Task<TResult> WatchAsync<TResult>(Task<TResult> written)
     {
