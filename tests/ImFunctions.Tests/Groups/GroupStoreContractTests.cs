@@ -59,6 +59,13 @@ public sealed class GroupStoreContractTests(string storeName)
         return user;
     }
 
+    /// <summary>A new group of a new owner and one new member.</summary>
+    async Task<(User Owner, User Member, string GroupId)> GroupOfTwoAsync()
+    {
+        var (owner, member) = (await NewUserAsync(), await NewUserAsync());
+        return (owner, member, Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId);
+    }
+
     static T Ok<T>(Result<T> result) => result.Match(v => v, e => throw new AssertionException($"{e.Code}: {e.Message}"));
 
     async Task<Group> EmptyGroupAsync()
@@ -115,8 +122,7 @@ public sealed class GroupStoreContractTests(string storeName)
     [Test]
     public async Task Quitting_while_being_expelled_ends_the_membership_once()
     {
-        var (owner, member) = (await NewUserAsync(), await NewUserAsync());
-        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId;
+        var (owner, member, groupId) = await GroupOfTwoAsync();
 
         var outcomes = await Task.WhenAll(
             Task.Run(() => manager.QuitAsync(member, groupId, default)),
@@ -156,8 +162,7 @@ public sealed class GroupStoreContractTests(string storeName)
     [Test]
     public async Task A_member_who_gives_up_once_the_message_is_stored_still_moves_the_group_head_and_pushes_it()
     {
-        var (owner, member) = (await NewUserAsync(), await NewUserAsync());
-        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId;
+        var (_, member, groupId) = await GroupOfTwoAsync();
         using var giveUp = new CancellationTokenSource();
         var pushed = new RecordingPushGateway();
         var (_, _, givingUp, _) = Services(GivesUpAfter.Append(store, giveUp), groups, pushed);
@@ -172,8 +177,7 @@ public sealed class GroupStoreContractTests(string storeName)
     [Test]
     public async Task A_member_who_gives_up_once_their_quit_is_claimed_is_still_out_and_the_group_told()
     {
-        var (owner, member) = (await NewUserAsync(), await NewUserAsync());
-        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, [member.Id], [], default)).GroupId;
+        var (_, member, groupId) = await GroupOfTwoAsync();
         using var giveUp = new CancellationTokenSource();
         var pushed = new RecordingPushGateway();
         // The claim on the group record is the write that decides a membership change.
