@@ -55,6 +55,8 @@ public sealed partial class Messenger
             return m with { ReadSeq = upTo };
         }, ct);
         var read = updated?.ReadSeq ?? member.ReadSeq;
+        // Read: a retry would find the member's cursor moved and never tell the other devices.
+        if (moved) ct = AfterStored;
         await store.UpdateConversationAsync(me.Id, conversationId, null, row =>
         {
             if (row is null || (row.ReadSeq >= read && !row.MarkedUnread)) return null;
