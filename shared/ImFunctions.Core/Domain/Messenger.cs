@@ -105,24 +105,37 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             composed = composing.Match(c => c, _ => null!);
         }
 
+        // Once the send is allowed, the receiver's row is read too: it is written with the message.
+        if (!fromSystem) receiverRow = await store.GetConversationAsync(toUid, conversationId, ct);
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var draft = Draft(me, request, composed, conversationId, ((senderRow ?? receiverRow)?.LastSeq ?? 0) + 1, now);
-        var appended = await AppendInTurnAsync(draft, ct);
+        var draft = Draft(me, request, composed, conversationId, Math.Max(senderRow?.LastSeq ?? 0, receiverRow?.LastSeq ?? 0) + 1, now);
+
+        // The rows are brought up to the message in the append's own write (RowsFor is asked again for each seq tried).
+        // Rows copy a small message whole as last_msg; a large one only as its note, so row writes stay cheap whatever
+        // the body. from_ip stays in the message store: rows and pushes are seen by everyone, so they never carry it.
+        ReadOnlyMemory<byte> payload = default;
+        var changed = new bool[2];
+        IReadOnlyList<RowUpdate> RowsFor(Message stored)
+        {
+            var shown = stored with { FromIp = null };
+            payload = PushEvents.Msg(shown, out var isSmall);
+            return fromSystem
+                ? [Advancing(toUid, me.Id, receiverRow, shown, markRead: false, isSmall, changed, 0)]
+                : [Advancing(me.Id, toUid, senderRow, shown, markRead: true, isSmall, changed, 0),
+                   Advancing(toUid, me.Id, receiverRow, shown, markRead: false, isSmall, changed, 1, peerBlocked: receiverRowBlocked)];
+        }
+        var appended = await AppendInTurnAsync(draft, RowsFor, ct);
         if (appended.Error is not null) return appended.Error;
         ct = AfterStored;
-        // from_ip stays in the message store: rows and pushes are seen by everyone, so they never carry it.
         var message = appended.Message! with { FromIp = null };
         if (!appended.IsRetry) Telemetry.ImDiagnostics.MessagesSent.Add(1);
-
-        // The message is durable now. The rows are brought up to it; on a retry this repairs rows a crashed
-        // first attempt left behind, and pushes again only if something was missing. Rows copy a small message
-        // whole as last_msg; a large one only as its note, so row writes stay cheap whatever the body.
-        var payload = PushEvents.Msg(message, out var isSmall);
-        bool[] changed = fromSystem
-            ? [await AdvanceAsync(toUid, me.Id, receiverRow, message, markRead: false, isSmall, ct)]
-            : await Task.WhenAll(
-                AdvanceAsync(me.Id, toUid, senderRow, message, markRead: true, isSmall, ct),
-                AdvanceAsync(toUid, me.Id, null, message, markRead: false, isSmall, ct, peerBlocked: receiverRowBlocked));
+        else
+        {
+            // A retry of a stored message: this repairs rows a crashed first attempt left behind, and pushes again only
+            // if something was missing.
+            await Task.WhenAll(RowsFor(message).Select(row =>
+                store.UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, ct)));
+        }
 
         if (!appended.IsRetry || changed.Any(c => c))
         {
@@ -173,20 +186,26 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     /// through the store costs each loser another round trip, so a hot conversation's retries grow with the square of
     /// its concurrent senders. Across processes the store's conditional append still decides.
     /// </summary>
-    public async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInTurnAsync(Message draft, CancellationToken ct)
+    /// <param name="rowsFor">The conversation rows to write with the message, for the message as it is tried (with
+    /// each seq); they are written only if it is appended.</param>
+    public async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInTurnAsync(Message draft,
+        Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
     {
         using var turn = await seqTurns.EnterAsync(draft.ConversationId, ct);
         if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
-        var appended = await AppendAsync(draft, ct);
+        var appended = await AppendAsync(draft, rowsFor, ct);
         if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
         return appended;
     }
 
-    async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendAsync(Message draft, CancellationToken ct)
+    async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendAsync(Message draft,
+        Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
     {
         for (var attempt = 0; attempt < MaxAppendAttempts; attempt++)
         {
-            var result = await store.TryAppendMessageAsync(draft, ct);
+            var result = rowsFor is null
+                ? await store.TryAppendMessageAsync(draft, ct)
+                : await store.TryAppendMessageAsync(draft, rowsFor(draft), ct);
             switch (result.Status)
             {
                 case AppendStatus.Appended:
@@ -208,19 +227,15 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         throw new DependencyUnavailableException("message store (seq contention)");
     }
 
-    /// <summary>Moves one participant's row up to <paramref name="message"/>; true when it changed.</summary>
-    async Task<bool> AdvanceAsync(string ownerUid, string peerUid, ConversationRow? known, Message message, bool markRead,
-        bool copyWhole, CancellationToken ct, bool peerBlocked = false)
-    {
-        var changed = false;
-        await store.UpdateConversationAsync(ownerUid, message.ConversationId, known, row =>
+    /// <summary>Moves one participant's row up to <paramref name="message"/>; <c>changed[index]</c> says whether it did.</summary>
+    static RowUpdate Advancing(string ownerUid, string peerUid, ConversationRow? known, Message message, bool markRead,
+        bool copyWhole, bool[] changed, int index, bool peerBlocked = false) =>
+        new(ownerUid, message.ConversationId, known, row =>
         {
             var next = Advance(row ?? NewSingleRow(ownerUid, peerUid, message) with { PeerBlocked = peerBlocked }, message, markRead, copyWhole);
-            changed = next is not null;
+            changed[index] = next is not null;
             return next;
-        }, ct);
-        return changed;
-    }
+        });
 
     static ConversationRow NewSingleRow(string ownerUid, string peerUid, Message first) => new()
     {

@@ -47,7 +47,7 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         if (composing.Error is not null) return composing.Error;
         var composed = composing.Match(c => c, _ => null!);
         var draft = Messenger.Draft(me, request, composed, conversationId, group.LastSeq + 1, now);
-        var (stored, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
+        var (stored, error, isRetry) = await messenger.AppendInTurnAsync(draft, rowsFor: null, ct);
         if (error is not null) return error;
         ct = Messenger.AfterStored;
         // from_ip stays in the message store: the group record, pushes and events are seen by others.
@@ -96,7 +96,7 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
             UpdateTime = now,
             Nickname = Messenger.SystemSender.Nickname,
         };
-        var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, ct);
+        var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, rowsFor: null, ct);
         if (error is not null) return error;
         ct = Messenger.AfterStored;
 
@@ -135,7 +135,7 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
             CreateTime = now,
             UpdateTime = now,
         };
-        var (message, _, _) = await messenger.AppendInTurnAsync(draft, ct);
+        var (message, _, _) = await messenger.AppendInTurnAsync(draft, rowsFor: null, ct);
         if (message is null) return null;
         ct = Messenger.AfterStored;
         await directory.AdvanceHeadAsync(group, message, copyWhole: true, ct);

@@ -26,6 +26,22 @@ public interface IImStore
     /// fully stored with its seq or not at all.
     /// </summary>
     Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct);
+
+    /// <summary>
+    /// <see cref="TryAppendMessageAsync(Message, CancellationToken)"/>, then, only if the message was appended, each of
+    /// <paramref name="rows"/> as <see cref="UpdateConversationAsync"/> would do it: a send's conversation rows. A store
+    /// with transactions writes them in the append's own transaction (the message and its rows are stored together or
+    /// not at all, in one trip to the writer); the default writes them after the append, never cancelled once the
+    /// message is stored (<see cref="Messenger.AfterStored"/>).
+    /// </summary>
+    async Task<AppendResult> TryAppendMessageAsync(Message message, IReadOnlyList<RowUpdate> rows, CancellationToken ct)
+    {
+        var appended = await TryAppendMessageAsync(message, ct);
+        if (appended.Status == AppendStatus.Appended)
+            await Task.WhenAll(rows.Select(row =>
+                UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, Messenger.AfterStored)));
+        return appended;
+    }
     Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct);
     /// <summary>One page of a conversation: newest first without <c>AfterSeq</c>, oldest first with it.</summary>
     Task<IReadOnlyList<Message>> ReadMessagesAsync(string conversationId, SeqWindow window, int limit, CancellationToken ct);
@@ -43,6 +59,9 @@ public interface IImStore
     Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
         Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct);
 }
+
+/// <summary>One row's change, as <see cref="IImStore.UpdateConversationAsync"/> takes it.</summary>
+public sealed record RowUpdate(string UserId, string ConversationId, ConversationRow? Known, Func<ConversationRow?, ConversationRow?> Apply);
 
 public enum AppendStatus { Appended, SeqTaken, IdTaken }
 

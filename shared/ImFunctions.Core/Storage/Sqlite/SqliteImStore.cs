@@ -105,10 +105,18 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             "INSERT INTO users (id, doc) VALUES ($id, $doc) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", ct,
             ("$id", user.Id), ("$doc", Serialize(user))), ct);
 
-    public Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct)
+    public Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct) => TryAppendMessageAsync(message, [], ct);
+
+    /// <summary>
+    /// The message and its rows in one write on the writer: one place in its group commit, one savepoint, stored together
+    /// or not at all. Each row is planned (applied and serialized) by the caller, like
+    /// <see cref="UpdateConversationAsync"/> does.
+    /// </summary>
+    public Task<AppendResult> TryAppendMessageAsync(Message message, IReadOnlyList<RowUpdate> rows, CancellationToken ct)
     {
         // Serialized by the caller, not on the writer: see UpdateConversationAsync.
         var doc = Serialize(message);
+        var planned = rows.Select(row => Plan(row.UserId, row.ConversationId, row.Known, row.Apply)).Where(row => row.Next is not null).ToArray();
         return RunAsync(StoreOp.Write, async connection =>
         {
             try
@@ -118,6 +126,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
                     ("$t", message.UpdateTime), ("$doc", doc));
                 MessageAppended();
+                foreach (var row in planned) await WriteRowAsync(connection, row, ct);
                 return AppendResult.Appended;
             }
             catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintUnique)
@@ -178,29 +187,40 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
     public async Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
         Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct)
     {
-        var current = known ?? await GetConversationAsync(userId, conversationId, ct);
+        var planned = Plan(userId, conversationId, known ?? await GetConversationAsync(userId, conversationId, ct), apply);
+        if (planned.Next is null) return planned.Current;
+        return await WriteAsync(connection => WriteRowAsync(connection, planned, ct), ct);
+    }
+
+    /// <summary>A row's change as the caller computed it from the row it read: the writer only writes it, if still current.</summary>
+    sealed record PlannedRow(string UserId, string ConversationId, ConversationRow? Current, ConversationRow? Next, string? Doc,
+        Func<ConversationRow?, ConversationRow?> Apply);
+
+    static PlannedRow Plan(string userId, string conversationId, ConversationRow? current, Func<ConversationRow?, ConversationRow?> apply)
+    {
         var next = apply(current);
-        if (next is null) return current;
-        var doc = Serialize(next);
-        return await WriteAsync(async connection =>
+        return new(userId, conversationId, current, next, next is null ? null : Serialize(next), apply);
+    }
+
+    /// <summary>On the writer: the planned row if its version is still the one read, else read, reapplied and written here.</summary>
+    async Task<ConversationRow?> WriteRowAsync(SqliteConnection connection, PlannedRow row, CancellationToken ct)
+    {
+        StoreMeter.Record(StoreOp.Write);
+        var written = row.Current is null
+            ? await InsertRowAsync(connection, row.Next!, row.Doc!, ct)
+            : await ReplaceRowAsync(connection, row.Next!, row.Doc!, row.Current.ETag!, ct);
+        while (written is null)
         {
+            StoreMeter.Record(StoreOp.PointRead);
+            var fresh = await ReadRowAsync(connection, row.UserId, row.ConversationId, ct);
+            var reapplied = row.Apply(fresh);
+            if (reapplied is null) return fresh;
             StoreMeter.Record(StoreOp.Write);
-            var written = current is null
-                ? await InsertRowAsync(connection, next, doc, ct)
-                : await ReplaceRowAsync(connection, next, doc, current.ETag!, ct);
-            while (written is null)
-            {
-                StoreMeter.Record(StoreOp.PointRead);
-                var fresh = await ReadRowAsync(connection, userId, conversationId, ct);
-                var reapplied = apply(fresh);
-                if (reapplied is null) return fresh;
-                StoreMeter.Record(StoreOp.Write);
-                written = fresh is null
-                    ? await InsertRowAsync(connection, reapplied, Serialize(reapplied), ct)
-                    : await ReplaceRowAsync(connection, reapplied, Serialize(reapplied), fresh.ETag!, ct);
-            }
-            return written;
-        }, ct);
+            written = fresh is null
+                ? await InsertRowAsync(connection, reapplied, Serialize(reapplied), ct)
+                : await ReplaceRowAsync(connection, reapplied, Serialize(reapplied), fresh.ETag!, ct);
+        }
+        return written;
     }
 
     async Task<ConversationRow?> InsertRowAsync(SqliteConnection connection, ConversationRow row, string doc, CancellationToken ct)
