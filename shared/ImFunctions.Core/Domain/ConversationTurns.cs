@@ -47,6 +47,12 @@ public sealed class ConversationTurns
         internal readonly string ConversationId = conversationId;
         internal int Users;
 
+        /// <summary>Whether other sends wait for this turn now.</summary>
+        public bool HasWaiters
+        {
+            get { lock (owner.turns) return Users > 1; }
+        }
+
         /// <summary>The highest seq appended under this turn while it lived (0: none yet).</summary>
         public long HeadSeq { get; set; }
 

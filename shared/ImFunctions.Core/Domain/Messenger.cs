@@ -186,15 +186,28 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     /// through the store costs each loser another round trip, so a hot conversation's retries grow with the square of
     /// its concurrent senders. Across processes the store's conditional append still decides.
     /// </summary>
-    /// <param name="rowsFor">The conversation rows to write with the message, for the message as it is tried (with
-    /// each seq); they are written only if it is appended.</param>
+    /// <param name="rowsFor">The conversation rows to write for the message as it is tried (with each seq); they are
+    /// written only if it is appended, not on a retry of a stored message (the caller repairs rows then).</param>
     public async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInTurnAsync(Message draft,
         Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
     {
-        using var turn = await seqTurns.EnterAsync(draft.ConversationId, ct);
-        if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
-        var appended = await AppendAsync(draft, rowsFor, ct);
-        if (appended.Message is { } stored) turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
+        (Message? Message, ImError? Error, bool IsRetry) appended;
+        IReadOnlyList<RowUpdate> rowsAfter = [];
+        using (var turn = await seqTurns.EnterAsync(draft.ConversationId, ct))
+        {
+            if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
+            // Rows go in the append's own write, unless other sends of this conversation wait for the turn (a hot
+            // conversation): then the append goes alone, the next seq is claimed sooner, and the rows follow outside
+            // the turn, where the sends' row writes overlap.
+            var contended = turn.HasWaiters;
+            appended = await AppendAsync(draft, contended ? null : rowsFor, ct);
+            if (appended.Message is { } stored)
+            {
+                turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
+                if (contended && rowsFor is not null && !appended.IsRetry) rowsAfter = rowsFor(stored);
+            }
+        }
+        await Task.WhenAll(rowsAfter.Select(row => store.UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, AfterStored)));
         return appended;
     }
 
