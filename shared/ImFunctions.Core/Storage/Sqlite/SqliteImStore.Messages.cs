@@ -209,8 +209,6 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
     {
         if (indexStop.IsCancellationRequested) return;
         indexStop.Cancel();
-        Task? loop;
-        lock (loopStart) loop = indexLoop;
-        loop?.GetAwaiter().GetResult();
+        WaitForLoop(ref indexLoop);
     }
 }

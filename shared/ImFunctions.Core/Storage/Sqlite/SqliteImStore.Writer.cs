@@ -66,6 +66,14 @@ public sealed partial class SqliteImStore : IDisposable
         }
     }
 
+    /// <summary>Waits for a background loop (told to stop already) to finish, if it ever started.</summary>
+    void WaitForLoop(ref Task? loop)
+    {
+        Task? started;
+        lock (loopStart) started = loop;
+        started?.GetAwaiter().GetResult();
+    }
+
     async Task WriteLoopAsync()
     {
         var batch = new List<Write>(MaxBatch);
@@ -148,9 +156,7 @@ public sealed partial class SqliteImStore : IDisposable
     {
         StopIndexing();
         writes.Writer.TryComplete();
-        Task? loop;
-        lock (loopStart) loop = writeLoop;
-        loop?.GetAwaiter().GetResult();
+        WaitForLoop(ref writeLoop);
         CloseWriter();
     }
 
