@@ -133,8 +133,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         {
             // A retry of a stored message: this repairs rows a crashed first attempt left behind, and pushes again only
             // if something was missing.
-            await Task.WhenAll(RowsFor(message).Select(row =>
-                store.UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, ct)));
+            await store.UpdateConversationsAsync(RowsFor(message), ct);
         }
 
         if (!appended.IsRetry || changed.Any(c => c))
@@ -207,7 +206,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                 if (contended && rowsFor is not null && !appended.IsRetry) rowsAfter = rowsFor(stored);
             }
         }
-        await Task.WhenAll(rowsAfter.Select(row => store.UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, AfterStored)));
+        await store.UpdateConversationsAsync(rowsAfter, AfterStored);
         return appended;
     }
 

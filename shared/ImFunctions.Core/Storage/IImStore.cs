@@ -37,9 +37,7 @@ public interface IImStore
     async Task<AppendResult> TryAppendMessageAsync(Message message, IReadOnlyList<RowUpdate> rows, CancellationToken ct)
     {
         var appended = await TryAppendMessageAsync(message, ct);
-        if (appended.Status == AppendStatus.Appended)
-            await Task.WhenAll(rows.Select(row =>
-                UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, Messenger.AfterStored)));
+        if (appended.Status == AppendStatus.Appended) await UpdateConversationsAsync(rows, Messenger.AfterStored);
         return appended;
     }
     Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct);
@@ -58,6 +56,10 @@ public interface IImStore
     /// </summary>
     Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
         Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct);
+
+    /// <summary>Each of <paramref name="rows"/> as <see cref="UpdateConversationAsync"/>, all at once.</summary>
+    Task UpdateConversationsAsync(IReadOnlyList<RowUpdate> rows, CancellationToken ct) =>
+        Task.WhenAll(rows.Select(row => UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, ct)));
 }
 
 /// <summary>One row's change, as <see cref="IImStore.UpdateConversationAsync"/> takes it.</summary>
