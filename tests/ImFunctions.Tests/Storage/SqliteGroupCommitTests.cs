@@ -182,6 +182,88 @@ public sealed class SqliteGroupCommitTests
         Assert.That(await store.GetUserAsync(user.Id, default), Is.Not.Null);
     }
 
+    // The conversation rows the store keeps in memory (ConversationRowCache) follow the commits, never a write that
+    // was rolled back, and drop everything when another connection wrote the file.
+
+    [Test]
+    public async Task A_row_written_by_a_write_rolled_back_to_its_savepoint_or_in_a_failed_commit_is_never_read_back()
+    {
+        using var store = await NewStoreAsync();
+        var conversation = "single_" + Ids.New();
+        var a = (await store.UpdateConversationAsync("a", conversation, null, _ => new ConversationRow { Id = conversation, UserId = "a" }, default))!;
+        var b = (await store.UpdateConversationAsync("b", conversation, null, _ => new ConversationRow { Id = conversation, UserId = "b" }, default))!;
+        await store.UpdateConversationAsync("b", conversation, b, row => row! with { UpdateTime = 2 }, default);
+        // a's row is written, then b's (planned from a row that moved on) throws when reapplied: the write's savepoint goes.
+        var failing = store.TryAppendMessageAsync(NewMessage(conversation, 1),
+            [new RowUpdate("a", conversation, a, row => row! with { LastSeq = 1 }),
+             new RowUpdate("b", conversation, b, row => row!.ETag == b.ETag ? row with { LastSeq = 1 } : throw new InvalidOperationException("reapplied"))],
+            default);
+        Assert.That(async () => await failing, Throws.InvalidOperationException);
+        Assert.That((await store.GetConversationAsync("a", conversation, default))!.LastSeq, Is.Zero);
+
+        using (var gate = await Gate.CloseAsync(store))
+        {
+            var breaksCommit = store.WriteAsync(connection =>
+            {
+                raw.sqlite3_commit_hook(connection.Handle, _ => 1, null);
+                return Task.FromResult(0);
+            }, default);
+            var moved = store.UpdateConversationAsync("a", conversation, a, row => row! with { LastSeq = 5 }, default);
+            await gate.OpenWhenQueuedAsync(store, 2);
+            Assert.That(async () => await moved, Throws.TypeOf<DependencyUnavailableException>());
+            Assert.That(async () => await breaksCommit, Throws.TypeOf<DependencyUnavailableException>());
+        }
+        Assert.That((await store.GetConversationAsync("a", conversation, default))!.LastSeq, Is.Zero);
+    }
+
+    [Test]
+    public async Task A_row_changed_by_another_connection_is_read_from_the_file_once_the_store_next_writes()
+    {
+        using var store = await NewStoreAsync();
+        var conversation = "single_" + Ids.New();
+        await store.UpdateConversationAsync("a", conversation, null, _ => new ConversationRow { Id = conversation, UserId = "a" }, default);
+        Assert.That((await store.GetConversationAsync("a", conversation, default))!.PeerBlocked, Is.False);
+
+        await using (var other = new SqliteConnection($"Data Source={Path.Combine(directory, "im.db")}"))
+        {
+            await other.OpenAsync();
+            await using var command = other.CreateCommand();
+            command.CommandText = "UPDATE conversations SET doc = json_set(doc, '$.peer_blocked', json('true')), version = version + 1 WHERE user_id = 'a'";
+            Assert.That(await command.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        }
+        await store.SaveUserAsync(NewUser(), default);
+        Assert.That((await store.GetConversationAsync("a", conversation, default))!.PeerBlocked, Is.True);
+
+        await store.DeleteConversationAsync("a", conversation, default);
+        Assert.That(await store.GetConversationAsync("a", conversation, default), Is.Null);
+    }
+
+    [Test]
+    public void A_read_that_a_commit_overtook_does_not_put_its_older_row_in_the_cache()
+    {
+        var cache = new ConversationRowCache(capacity: 2);
+        var older = new ConversationRow { Id = "c", UserId = "u", LastSeq = 1 };
+        var newer = older with { LastSeq = 2 };
+
+        var stamp = cache.Stamp;                       // a read begins on a pooled connection, sees LastSeq 1
+        cache.Committed([(("u", "c"), newer)]);        // meanwhile a commit writes LastSeq 2
+        cache.Offer("u", "c", older, stamp);           // the read ends
+        Assert.That(cache.TryGet("u", "c", out var row) ? row!.LastSeq : 0, Is.EqualTo(2));
+
+        cache.Clear();
+        stamp = cache.Stamp;
+        cache.Committed([(("u", "other"), newer)]);
+        cache.Offer("u", "c", older, stamp);
+        Assert.That(cache.TryGet("u", "c", out _), Is.False, "cleared, and the read's row came from before a commit");
+
+        stamp = cache.Stamp;
+        cache.Offer("u", "c", older, stamp);
+        cache.Offer("u", "d", older, stamp);
+        Assert.That(cache.Count, Is.EqualTo(2), "at capacity, reads add nothing");
+        cache.Committed([(("u", "e"), newer)]);
+        Assert.That(cache.Count, Is.Zero, "a commit past capacity starts over");
+    }
+
     [Test]
     public async Task A_write_cancelled_while_it_waits_never_runs_and_its_batch_mates_commit()
     {

@@ -22,8 +22,12 @@ public sealed partial class SqliteImStore : IAccountStore
             ("$c", message.ConversationId), ("$id", message.Id), ("$t", message.UpdateTime), ("$doc", Serialize(message))), ct);
 
     public Task DeleteConversationAsync(string userId, string conversationId, CancellationToken ct) =>
-        RunAsync(StoreOp.Write, connection => ExecuteAsync(connection,
-            "DELETE FROM conversations WHERE user_id = $u AND id = $id", ct, ("$u", userId), ("$id", conversationId)), ct);
+        RunAsync(StoreOp.Write, async connection =>
+        {
+            await ExecuteAsync(connection, "DELETE FROM conversations WHERE user_id = $u AND id = $id", ct,
+                ("$u", userId), ("$id", conversationId));
+            writtenRows.Add(((userId, conversationId), null));
+        }, ct);
 
     public Task<int> DeleteMessagesCreatedBeforeAsync(long cutoff, int batch, CancellationToken ct) =>
         RunAsync(StoreOp.Write, connection => ExecuteAsync(connection, """

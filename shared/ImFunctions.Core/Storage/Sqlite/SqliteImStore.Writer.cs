@@ -41,6 +41,16 @@ public sealed partial class SqliteImStore : IDisposable
     long commits;
     delegate_commit? countCommit;
 
+    /// <summary>
+    /// Conversation rows as of the last commit (<see cref="ConversationRowCache"/>); capped, as the rows of about 5,000
+    /// busy 1:1 conversations.
+    /// </summary>
+    readonly ConversationRowCache rowCache = new(capacity: 10_000);
+    /// <summary>The rows the batch being committed wrote so far (null: deleted); the writer's loop alone touches it.</summary>
+    readonly List<((string UserId, string Id) Key, ConversationRow? Row)> writtenRows = [];
+    /// <summary>The writer connection's <c>PRAGMA data_version</c> at its last batch: it moves only when another connection committed.</summary>
+    long? dataVersion;
+
     /// <summary>Runs <paramref name="work"/> on the writer in the next group commit; completes once that commit returned.</summary>
     internal Task<T> WriteAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken ct)
     {
@@ -92,28 +102,51 @@ public sealed partial class SqliteImStore : IDisposable
         {
             var connection = writer ??= await OpenWriterAsync();
             await ExecuteAsync(connection, "BEGIN IMMEDIATE", CancellationToken.None);
+            await ForgetRowsIfAnotherWriterCommittedAsync(connection);
             foreach (var write in batch)
             {
+                var rowsBefore = writtenRows.Count;
                 await ExecuteAsync(connection, "SAVEPOINT write", CancellationToken.None);
                 if (await write.RunAsync(connection))
                     await ExecuteAsync(connection, "RELEASE write", CancellationToken.None);
                 // A failed statement (a constraint, say) undoes only itself, but a few errors (SQLITE_FULL, IOERR,
                 // NOMEM) make SQLite roll back the whole transaction: then the batch's earlier writes are gone too.
                 else if (raw.sqlite3_get_autocommit(connection.Handle) == 0)
+                {
                     await ExecuteAsync(connection, "ROLLBACK TO write; RELEASE write", CancellationToken.None);
+                    writtenRows.RemoveRange(rowsBefore, writtenRows.Count - rowsBefore);
+                }
                 else
                     throw new InvalidOperationException("SQLite rolled back the whole transaction", write.Error);
             }
             await ExecuteAsync(connection, "COMMIT", CancellationToken.None);
+            rowCache.Committed(writtenRows);
         }
         catch (Exception e)
         {
             await RollBackAsync();
+            rowCache.Clear();   // whether a failed COMMIT left anything behind is the file's to say, not the cache's
             var failure = new DependencyUnavailableException("SQLite store", e);
             foreach (var write in batch) write.Fail(failure);
             return;
         }
+        finally
+        {
+            writtenRows.Clear();
+        }
         foreach (var write in batch) write.Complete();
+    }
+
+    /// <summary>
+    /// In the batch's transaction, before its writes: if any other connection committed since the last batch (another
+    /// process on the same file, a tool), the cached rows may be stale and are dropped.
+    /// </summary>
+    async Task ForgetRowsIfAnotherWriterCommittedAsync(SqliteConnection connection)
+    {
+        await using var command = Command(connection, "PRAGMA data_version");
+        var now = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
+        if (dataVersion != now) rowCache.Clear();
+        dataVersion = now;
     }
 
     /// <summary>Leaves the writer outside any transaction, so the next batch starts clean.</summary>
@@ -147,6 +180,7 @@ public sealed partial class SqliteImStore : IDisposable
         raw.sqlite3_commit_hook(writer.Handle, null, null);   // the connection goes back to the pool
         foreach (var command in writerCommands.Values) command.Release();
         writerCommands.Clear();
+        dataVersion = null;   // a new connection counts from its own start
         writer.Dispose();
         writer = null;
     }
