@@ -61,7 +61,10 @@ public sealed record BenchOptions
 
     // Read paths.
     public int[] HistorySizes { get; init; } = [10_000, 100_000, 1_000_000];
+    /// <summary>The 1:1 conversations of each conversation-list user (besides them, one user sits at the group cap).</summary>
     public int[] ConversationCounts { get; init; } = [100, 10_000];
+    /// <summary>The groups each of those users is in, the same for every size: a list call reads all of a user's groups.</summary>
+    public int ListGroups { get; init; } = 10;
     public int ReadSamples { get; init; } = 300;
 
     // Store alone.
@@ -143,6 +146,7 @@ public sealed record BenchOptions
                 case "--synchronous": options = options with { StoreSynchronous = Next().ToLowerInvariant().Split(',', StringSplitOptions.RemoveEmptyEntries) }; break;
                 case "--no-raw": options = options with { StoreRaw = false }; break;
                 case "--conversations": options = options with { ConversationCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--list-groups": options = options with { ListGroups = int.Parse(Next()) }; break;
                 default: throw new ArgumentException($"Unknown argument '{args[i]}'. {Usage}");
             }
         }
@@ -164,7 +168,7 @@ public sealed record BenchOptions
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
                [--group-load 500@100] [--soak-minutes 10] [--soak-rate n (default: half of this run's pairs peak, else 1000)]
-               [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000]
+               [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000] [--list-groups 10]
                [--senders 1,4,16,64] [--synchronous full,normal] [--no-raw]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
         send: pairs (SQLite FULL), ejabberd on its stock SQLite, pairs-normal, ejabberd on WAL/NORMAL, hot — ours and the

@@ -1,15 +1,26 @@
 using System.Diagnostics;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 
 namespace ImFunctions.Bench;
 
 /// <summary>
 /// Read paths against seeded data: getMsgList pages in conversations of 10k, 100k and 1M messages (seeded while the
 /// app runs, so the smallest one is measured again once the file holds everything), and the first page of
-/// getConversationList for users with 100 and 10k conversations. One request at a time: this is latency, not load.
+/// getConversationList (and the badge) for users with 100 and 10k 1:1 conversations and a few groups each, then for
+/// one user at the group cap. One request at a time: this is latency, not load.
 /// </summary>
 public static class ReadScenario
 {
+    /// <summary>
+    /// The case-name suffix of the user at the group cap. A list or badge call reads all of the user's group rows and
+    /// their groups (at most <see cref="GroupDirectory.MaxGroupsPerUser"/>) by design, so this user shows what the
+    /// cap costs; the conversation-list target is judged on the users with few groups, where only the 1:1 rows grow.
+    /// </summary>
+    public const string AtGroupCap = " (user at the group cap)";
+    /// <summary>The 1:1 conversations of the user at the group cap.</summary>
+    public const int GroupCapSingles = 100;
+
     public static async Task RunAsync(Bench bench)
     {
         var o = bench.Options;
@@ -26,14 +37,20 @@ public static class ReadScenario
         // Everyone who logs in is seeded up front with their external uid; the big histories come later.
         var reader = SqliteSeeder.NewUser("reader");
         var historyPeers = o.HistorySizes.Select(n => SqliteSeeder.NewUser($"history-peer-{n}")).ToArray();
-        var listers = o.ConversationCounts.Select(n => SqliteSeeder.NewUser($"lister-{n}")).ToArray();
-        var listPeers = o.ConversationCounts.Select(n => Enumerable.Range(0, n).Select(j => SqliteSeeder.NewUser($"list-peer-{n}-{j}")).ToArray()).ToArray();
+        // Conversation lists: n 1:1 conversations and the same few groups for each n (what the flat target is judged
+        // on), then one user in as many groups as a list reads, with 100 1:1 conversations.
+        var lists = o.ConversationCounts.Select(n => (Singles: n, Groups: o.ListGroups, Suffix: ""))
+            .Append((Singles: GroupCapSingles, Groups: GroupDirectory.MaxGroupsPerUser, Suffix: AtGroupCap)).ToArray();
+        var listers = lists.Select((l, k) => SqliteSeeder.NewUser($"lister-{k}-{l.Singles}-{l.Groups}")).ToArray();
+        var listPeers = lists.Select((l, k) => Enumerable.Range(0, l.Singles).Select(j => SqliteSeeder.NewUser($"list-peer-{k}-{j}")).ToArray()).ToArray();
         var clock = Stopwatch.StartNew();
         seeder.Users([reader, .. historyPeers, .. listers, .. listPeers.SelectMany(p => p)]);
-        for (var k = 0; k < listers.Length; k++) seeder.ConversationList(listers[k], listPeers[k]);
+        for (var k = 0; k < listers.Length; k++) seeder.ConversationList(listers[k], listPeers[k], lists[k].Groups);
         seeder.Checkpoint();
-        bench.Report.Seeding.Add(new SeedTiming($"users and conversation rows ({string.Join(" + ", o.ConversationCounts)})",
-            o.ConversationCounts.Sum() * 2L, clock.Elapsed.TotalSeconds));
+        // Per 1:1 conversation a user and a row; per group the group, a member record and a row.
+        bench.Report.Seeding.Add(new SeedTiming(
+            $"users, conversation rows and groups ({string.Join(" + ", lists.Select(l => $"{l.Singles} 1:1 and {l.Groups} groups"))})",
+            lists.Sum(l => 2L * l.Singles + 3L * l.Groups), clock.Elapsed.TotalSeconds));
 
         using var client = new ImClient(app.BaseAddress);
         var me = await client.LoginAsync(reader.ExtUid);
@@ -77,24 +94,21 @@ public static class ReadScenario
         for (var k = 0; k < listers.Length; k++)
         {
             var lister = await client.LoginAsync(listers[k].ExtUid);
-            foreach (var limit in new[] { 20, 500 })
-            {
-                var latency = await SampleAsync(client, "getConversationList", () => new { limit }, lister.Token, o.ReadSamples);
-                var result = new ReadCase("getConversationList", $"first page, limit {limit}", o.ConversationCounts[k], totalRows, latency);
-                bench.Report.Reads.Add(result);
-                Print(bench, result);
-            }
-            // Issue 12: the filtered and pinned-first first pages, and the badge over every conversation (all unread here).
+            // The plain first page at two sizes; issue 12's filtered and pinned-first first pages; the badge over every
+            // conversation (all unread here, groups included).
             var listCases = new (string Method, string Name, object Body)[]
             {
+                ("getConversationList", "first page, limit 20", new { limit = 20 }),
+                ("getConversationList", "first page, limit 500", new { limit = 500 }),
                 ("getConversationList", "first page, limit 20, type unread", new { limit = 20, type = "unread" }),
                 ("getConversationList", "first page, limit 20, distinguishPinned", new { limit = 20, distinguishPinned = true }),
                 ("getUnreadCount", "every conversation unread", new { }),
             };
-            foreach (var (method, name, body) in listCases)
+            // A smoke run checks the user at the cap on its first page only: each of its calls reads 1,000 groups.
+            foreach (var (method, name, body) in o.Smoke && lists[k].Suffix == AtGroupCap ? listCases[..1] : listCases)
             {
                 var latency = await SampleAsync(client, method, () => body, lister.Token, o.ReadSamples);
-                var result = new ReadCase(method, name, o.ConversationCounts[k], totalRows, latency);
+                var result = new ReadCase(method, name + lists[k].Suffix, lists[k].Singles, totalRows, latency, lists[k].Groups);
                 bench.Report.Reads.Add(result);
                 Print(bench, result);
             }
@@ -112,5 +126,5 @@ public static class ReadScenario
     }
 
     static void Print(Bench bench, ReadCase r) => bench.Log(
-        $"  {r.Path,-19} {r.DataSize,9:N0}  {r.Case,-45} p50 {r.Latency.P50,6:0.00}  p95 {r.Latency.P95,6:0.00}  p99 {r.Latency.P99,6:0.00}  max {r.Latency.Max,6:0.00} ms");
+        $"  {r.Path,-19} {r.DataSize,9:N0}{(r.Groups > 0 ? $" + {r.Groups:N0} groups" : ""),-15}  {r.Case,-63} p50 {r.Latency.P50,6:0.00}  p95 {r.Latency.P95,6:0.00}  p99 {r.Latency.P99,6:0.00}  max {r.Latency.Max,6:0.00} ms");
 }

@@ -32,7 +32,11 @@ public sealed record SocketLevel(int Sockets, long RssBytes, long BaselineRssByt
     public double KibPerSocket => Sockets == 0 ? 0 : (RssBytes - BaselineRssBytes) / 1024.0 / Sockets;
 }
 
-public sealed record ReadCase(string Path, string Case, long DataSize, long TotalRows, Percentiles Latency);
+/// <summary>
+/// One read case: <paramref name="DataSize"/> is the conversation's messages (getMsgList) or the user's 1:1
+/// conversations (list and badge), <paramref name="Groups"/> the groups that user is in besides.
+/// </summary>
+public sealed record ReadCase(string Path, string Case, long DataSize, long TotalRows, Percentiles Latency, int Groups = 0);
 
 public sealed record SeedTiming(string What, long Rows, double Seconds);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
@@ -85,27 +86,75 @@ public sealed class SqliteSeeder : IDisposable
         Rows([Row(a, b, last, readSeqA < 0 ? count : readSeqA), Row(b, a, last, count)]);
     }
 
-    /// <summary>A user with <paramref name="peers"/>.Count conversations, one message each, all peers real users.</summary>
-    public void ConversationList(User owner, IReadOnlyList<User> peers)
+    /// <summary>
+    /// A user's conversation list: a 1:1 conversation with each of <paramref name="peers"/> and <paramref name="groups"/>
+    /// groups the user is in, one unread message each. A group is what the app itself would hold: the group record at its
+    /// last message (seq 1), the user's member record (read up to 0) and the user's group row (written when they joined,
+    /// never by the group's messages). The rows are one second apart, newest first; the groups sit among the newest, one
+    /// row in three while there are few (so a first page holds the same groups whatever the number of 1:1 rows), spread
+    /// over the whole list when there are at most twice as many 1:1 rows as groups.
+    /// </summary>
+    public void ConversationList(User owner, IReadOnlyList<User> peers, int groups)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var rows = peers.Select((peer, i) =>
+        var total = peers.Count + groups;
+        var span = Math.Min(total, 3 * groups);
+        var rows = new List<ConversationRow>(total);
+        var groupRecords = new List<Group>(groups);
+        var members = new List<MemberRecord>(groups);
+        var nextPeer = 0;
+        for (var i = 0; i < total; i++)
         {
             var time = now - i * 1000L;
+            // Exactly `groups` of the first `span` positions, evenly spread: 2, 5, 8, ... when span is three times groups.
+            var isGroup = i < span && (long)(i + 1) * groups / span > (long)i * groups / span;
+            if (!isGroup)
+            {
+                var peer = peers[nextPeer++];
+                rows.Add(Row(owner, peer, new Message
+                {
+                    Id = Ids.New(), ConversationId = ConversationIds.Single(owner.Id, peer.Id), Seq = 1, FromUid = peer.Id, ToUid = owner.Id,
+                    Appid = ImClient.AppId, Type = "text", Body = JsonSerializer.SerializeToElement(Text), CreateTime = time, UpdateTime = time,
+                    Nickname = peer.Nickname,
+                }, 0));
+                continue;
+            }
+            var groupId = Ids.New();
+            var sender = peers.Count > 0 ? peers[groupRecords.Count % peers.Count] : owner;
             var message = new Message
             {
-                Id = Ids.New(), ConversationId = ConversationIds.Single(owner.Id, peer.Id), Seq = 1, FromUid = peer.Id, ToUid = owner.Id,
+                Id = Ids.New(), ConversationId = GroupIds.Conversation(groupId), Seq = 1, FromUid = sender.Id, GroupId = groupId,
                 Appid = ImClient.AppId, Type = "text", Body = JsonSerializer.SerializeToElement(Text), CreateTime = time, UpdateTime = time,
-                Nickname = peer.Nickname,
+                Nickname = sender.Nickname,
             };
-            // A third of them are group rows (no group behind them yet: lists and badges read rows only).
-            return i % 3 == 2
-                ? Row(owner, peer, message with { ConversationId = ConversationIds.Group(peer.Id) }, 0) with
-                {
-                    Id = ConversationIds.Group(peer.Id), Type = ConversationTypes.Group, FriendUid = null, GroupId = peer.Id,
-                }
-                : Row(owner, peer, message, 0);
-        }).ToList();
+            groupRecords.Add(new Group
+            {
+                Id = groupId, UserId = owner.Id, Name = "seeded group " + groupRecords.Count, MemberCount = 1, CreateTime = time, UpdateTime = time,
+                LastSeq = 1, LastMsg = message, LastMsgNote = Text[..30], LastMsgCreateTime = time,
+            });
+            members.Add(new MemberRecord { GroupId = groupId, UserId = owner.Id, Role = GroupRole.Owner, CreateTime = time, UpdateTime = time });
+            rows.Add(new ConversationRow
+            {
+                Id = GroupIds.Conversation(groupId), Type = ConversationTypes.Group, UserId = owner.Id, GroupId = groupId,
+                CreateTime = time, UpdateTime = time,
+            });
+        }
+        foreach (var chunk in groupRecords.Chunk(Batch))
+        {
+            using var tx = connection.BeginTransaction();
+            using var insert = Prepare(tx, "INSERT INTO groups (id, version, doc) VALUES ($id, 1, $doc)", "$id", "$doc");
+            foreach (var group in chunk) Run(insert, group.Id, JsonSerializer.Serialize(group, ImJson.Options));
+            tx.Commit();
+        }
+        foreach (var chunk in members.Chunk(Batch))
+        {
+            using var tx = connection.BeginTransaction();
+            using var insert = Prepare(tx, """
+                INSERT INTO group_members (group_id, user_id, version, is_current, read_seq, doc) VALUES ($g, $u, 1, 1, $r, $doc)
+                """, "$g", "$u", "$r", "$doc");
+            foreach (var member in chunk) Run(insert, member.GroupId, member.UserId, member.ReadSeq, JsonSerializer.Serialize(member, ImJson.Options));
+            tx.Commit();
+        }
         Rows(rows);
     }
 
