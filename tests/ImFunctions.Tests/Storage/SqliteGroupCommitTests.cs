@@ -239,6 +239,56 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
+    public async Task Under_concurrent_writes_and_reads_a_row_is_never_read_older_than_a_write_already_answered()
+    {
+        using var store = await NewStoreAsync();
+        var conversations = Enumerable.Range(0, 4).Select(_ => "single_" + Ids.New()).ToArray();
+        foreach (var c in conversations)
+            await store.UpdateConversationAsync("a", c, null, _ => new ConversationRow { Id = c, UserId = "a" }, default);
+        // Per row, the highest LastSeq whose write has been answered; a read that starts after must see at least it.
+        var answered = new long[conversations.Length];
+        var stale = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        async Task WriteAsync(int k)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var written = await store.UpdateConversationAsync("a", conversations[k], null, row => row! with { LastSeq = row.LastSeq + 1 }, default);
+                InterlockedMax(ref answered[k], written!.LastSeq);
+            }
+        }
+
+        async Task ReadAsync(int k)
+        {
+            var lastSeen = 0L;
+            while (!stop.IsCancellationRequested)
+            {
+                var floor = Volatile.Read(ref answered[k]);
+                var row = (await store.GetConversationAsync("a", conversations[k], default))!;
+                if (row.LastSeq < floor || row.LastSeq < lastSeen) Interlocked.Increment(ref stale);
+                lastSeen = row.LastSeq;
+                await Task.Yield();   // a read from memory completes at once: let the writers' continuations run
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, conversations.Length).SelectMany(k => new[]
+        {
+            Task.Run(() => WriteAsync(k)), Task.Run(() => WriteAsync(k)), Task.Run(() => ReadAsync(k)), Task.Run(() => ReadAsync(k)),
+        }));
+        Assert.That(stale, Is.Zero);
+        Assert.That(answered.Min(), Is.GreaterThan(10), "the writes went on throughout");
+        for (var k = 0; k < conversations.Length; k++)
+            Assert.That((await store.GetConversationAsync("a", conversations[k], default))!.LastSeq, Is.EqualTo(answered[k]));
+    }
+
+    static void InterlockedMax(ref long target, long value)
+    {
+        for (var seen = Volatile.Read(ref target); seen < value; seen = Volatile.Read(ref target))
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen) return;
+    }
+
+    [Test]
     public void A_read_that_a_commit_overtook_does_not_put_its_older_row_in_the_cache()
     {
         var cache = new ConversationRowCache(capacity: 2);
