@@ -418,18 +418,6 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
-    public async Task The_writer_lets_the_wal_grow_past_sqlites_default_thousand_pages_before_it_checkpoints()
-    {
-        using var store = await NewStoreAsync(SqliteSynchronous.Normal);
-        // ~2,000 commits of a row near a page each: well past 1,000 WAL pages, short of the writer's 4,000.
-        var nickname = new string('n', 3_500);
-        for (var i = 0; i < 2_000; i++) await store.SaveUserAsync(NewUser() with { Nickname = nickname }, default);
-        var wal = new FileInfo(Path.Combine(directory, "im.db-wal"));
-        // A checkpoint at 1,000 pages would have restarted the WAL at about 4.1 MB (1,000 frames of 4,120 bytes).
-        Assert.That(wal.Length, Is.GreaterThan(6_000_000), $"WAL of {wal.Length:N0} bytes");
-    }
-
-    [Test]
     public void A_synchronous_setting_other_than_full_or_normal_stops_the_host_at_startup()
     {
         Assert.That(async () => await TestApp.StartAsync(new Dictionary<string, string?> { ["Storage:Sqlite:Synchronous"] = "OFF" }),

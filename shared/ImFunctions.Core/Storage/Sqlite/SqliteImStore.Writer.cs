@@ -17,8 +17,6 @@ namespace ImFunctions.Core.Storage.Sqlite;
 public sealed partial class SqliteImStore : IDisposable
 {
     const int MaxBatch = 256;
-    /// <summary>The writer's <c>wal_autocheckpoint</c> (about 16 MB of WAL at 4 KiB pages).</summary>
-    const int WalCheckpointPages = 4_000;
 
     // Not SingleReader: that channel cannot count what waits (QueuedWrites).
     readonly Channel<Write> writes = Channel.CreateUnbounded<Write>();
@@ -172,11 +170,6 @@ public sealed partial class SqliteImStore : IDisposable
         // only at checkpoints: WAL still survives kill -9 of this process, but an OS crash can lose the last commits.
         await ExecuteAsync(connection, options.Synchronous == SqliteSynchronous.Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
             CancellationToken.None);
-        // The commit that takes the WAL past this many pages copies them into the file (and, under NORMAL, syncs):
-        // every few thousand pages instead of SQLite's 1,000, a page written by many sends (a busy row, an index's
-        // inner pages) is copied once instead of several times, and the checkpoint's sync comes a quarter as often.
-        // Pairs A B A B: 2,500 msg/s held in 4 runs of 4 with 4,000 pages, in none of 4 with 1,000 (docs/benchmarks.md).
-        await ExecuteAsync(connection, $"PRAGMA wal_autocheckpoint = {WalCheckpointPages}", CancellationToken.None);
         raw.sqlite3_commit_hook(connection.Handle, countCommit ??= _ => { Interlocked.Increment(ref commits); return 0; }, null);
         return connection;
     }
