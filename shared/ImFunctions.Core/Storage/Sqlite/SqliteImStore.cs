@@ -217,9 +217,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
     async Task<ConversationRow?> WriteRowAsync(SqliteConnection connection, PlannedRow row, CancellationToken ct)
     {
         StoreMeter.Record(StoreOp.Write);
-        var written = row.Current is null
-            ? await InsertRowAsync(connection, row.Next!, row.Doc!, ct)
-            : await ReplaceRowAsync(connection, row.Next!, row.Doc!, row.Current.ETag!, ct);
+        var written = await WriteIfCurrentAsync(connection, row.Current, row.Next!, row.Doc!, ct);
         while (written is null)
         {
             StoreMeter.Record(StoreOp.PointRead);
@@ -227,13 +225,16 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             var reapplied = row.Apply(fresh);
             if (reapplied is null) return fresh;
             StoreMeter.Record(StoreOp.Write);
-            written = fresh is null
-                ? await InsertRowAsync(connection, reapplied, Serialize(reapplied), ct)
-                : await ReplaceRowAsync(connection, reapplied, Serialize(reapplied), fresh.ETag!, ct);
+            written = await WriteIfCurrentAsync(connection, fresh, reapplied, Serialize(reapplied), ct);
         }
         writtenRows.Add(((written.UserId, written.Id), written));
         return written;
     }
+
+    /// <summary><paramref name="next"/> written over <paramref name="current"/> (none: inserted); null if the row moved on since.</summary>
+    Task<ConversationRow?> WriteIfCurrentAsync(SqliteConnection connection, ConversationRow? current, ConversationRow next, string doc,
+        CancellationToken ct) =>
+        current is null ? InsertRowAsync(connection, next, doc, ct) : ReplaceRowAsync(connection, next, doc, current.ETag!, ct);
 
     async Task<ConversationRow?> InsertRowAsync(SqliteConnection connection, ConversationRow row, string doc, CancellationToken ct)
     {
