@@ -289,6 +289,21 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
+    public async Task The_writer_leaves_checkpoints_to_their_own_connection()
+    {
+        using var store = await NewStoreAsync();
+        async Task<long> WriterPragmaAsync(string name) =>
+            await store.WriteAsync(async connection =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = $"PRAGMA {name}";
+                return (long)(await command.ExecuteScalarAsync())!;
+            }, default);
+
+        Assert.That(await WriterPragmaAsync("wal_autocheckpoint"), Is.EqualTo(10_000), "the writer's own checkpoint is a backstop only");
+    }
+
+    [Test]
     public void A_read_that_a_commit_overtook_does_not_put_its_older_row_in_the_cache()
     {
         var cache = new ConversationRowCache(capacity: 2);

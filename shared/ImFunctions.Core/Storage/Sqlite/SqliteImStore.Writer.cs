@@ -64,8 +64,8 @@ public sealed partial class SqliteImStore : IDisposable
     internal int QueuedWrites => writes.Reader.Count;
 
     /// <summary>
-    /// Starts one of the store's background loops (the writer, the search indexer) unless it runs already. A loop is
-    /// nobody's request: it must not carry the first caller's AsyncLocals (their StoreMeter) along.
+    /// Starts one of the store's background loops (the writer, the search indexer, the checkpointer) unless it runs
+    /// already. A loop is nobody's request: it must not carry the first caller's AsyncLocals (their StoreMeter) along.
     /// </summary>
     void StartOnce(ref Task? loop, Func<Task> body)
     {
@@ -170,7 +170,9 @@ public sealed partial class SqliteImStore : IDisposable
         // only at checkpoints: WAL still survives kill -9 of this process, but an OS crash can lose the last commits.
         await ExecuteAsync(connection, options.Synchronous == SqliteSynchronous.Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
             CancellationToken.None);
+        await ExecuteAsync(connection, $"PRAGMA wal_autocheckpoint = {FallbackCheckpointPages}", CancellationToken.None);
         raw.sqlite3_commit_hook(connection.Handle, countCommit ??= _ => { Interlocked.Increment(ref commits); return 0; }, null);
+        if (checkpointLoop is null) StartOnce(ref checkpointLoop, CheckpointLoopAsync);
         return connection;
     }
 
@@ -191,6 +193,7 @@ public sealed partial class SqliteImStore : IDisposable
         StopIndexing();
         writes.Writer.TryComplete();
         WaitForLoop(ref writeLoop);
+        StopCheckpoints();
         CloseWriter();
     }
 
