@@ -289,7 +289,7 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
-    public async Task The_writer_leaves_checkpoints_to_their_own_connection()
+    public async Task The_writer_keeps_its_savepoint_journals_in_memory_and_leaves_checkpoints_to_their_own_connection()
     {
         using var store = await NewStoreAsync();
         async Task<long> WriterPragmaAsync(string name) =>
@@ -300,6 +300,7 @@ public sealed class SqliteGroupCommitTests
                 return (long)(await command.ExecuteScalarAsync())!;
             }, default);
 
+        Assert.That(await WriterPragmaAsync("temp_store"), Is.EqualTo(2), "MEMORY: a batch's statement journal never spills to a temporary file");
         Assert.That(await WriterPragmaAsync("wal_autocheckpoint"), Is.EqualTo(10_000), "the writer's own checkpoint is a backstop only");
     }
 
