@@ -18,14 +18,33 @@ public sealed class XmppWebSocketClient : IAsyncDisposable
     int length;
     Task? loop;
 
+    /// <summary>
+    /// Connects and logs in; a handshake that gets no answer is tried again on a new socket (twice at most): once in a
+    /// full run of 2026-12-01 one of 200 handshakes hung for its whole timeout and took the run down with it.
+    /// </summary>
     public static async Task<XmppWebSocketClient> ConnectAsync(Uri endpoint, string domain, string user, string password,
         Action<string, long> onMessage, CancellationToken ct = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ConnectOnceAsync(endpoint, domain, user, password, onMessage, ct);
+            }
+            catch (Exception e) when (attempt < 3 && !ct.IsCancellationRequested && e is OperationCanceledException or WebSocketException or IOException)
+            {
+            }
+        }
+    }
+
+    static async Task<XmppWebSocketClient> ConnectOnceAsync(Uri endpoint, string domain, string user, string password,
+        Action<string, long> onMessage, CancellationToken ct)
     {
         var client = new XmppWebSocketClient();
         client.socket.Options.AddSubProtocol("xmpp");
         client.socket.Options.KeepAliveInterval = TimeSpan.Zero;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
         try
         {
             await client.socket.ConnectAsync(endpoint, timeout.Token);
