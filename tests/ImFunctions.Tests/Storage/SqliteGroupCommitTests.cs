@@ -15,8 +15,8 @@ namespace ImFunctions.Tests.Storage;
 
 /// <summary>
 /// The SQLite writer's group commit: writes that wait behind a commit share the next one, each is isolated in its
-/// batch, and nobody is answered before the commit holding their write. A write held open on the writer (a "gate")
-/// makes the next batch's members deterministic.
+/// batch, and nobody is answered before the commit holding their write; its WAL is checkpointed beside it. A write
+/// held open on the writer (a "gate") makes the next batch's members deterministic.
 /// </summary>
 public sealed class SqliteGroupCommitTests
 {
@@ -302,6 +302,50 @@ public sealed class SqliteGroupCommitTests
 
         Assert.That(await WriterPragmaAsync("temp_store"), Is.EqualTo(2), "MEMORY: a batch's statement journal never spills to a temporary file");
         Assert.That(await WriterPragmaAsync("wal_autocheckpoint"), Is.EqualTo(10_000), "the writer's own checkpoint is a backstop only");
+    }
+
+    [Test]
+    public async Task Committed_writes_reach_the_database_file_without_waiting_for_the_WAL_to_fill()
+    {
+        using var store = await NewStoreAsync();
+        var users = Enumerable.Range(0, 50).Select(_ => NewUser()).ToList();
+        await Task.WhenAll(users.Select(u => store.SaveUserAsync(u, default)));
+
+        // The store holds its connections open, so SQLite has no reason of its own to checkpoint a WAL of a few pages:
+        // only the checkpoint loop beside the writer moves them into the file. A copy of the file alone (no -wal)
+        // shows what it holds.
+        var found = 0L;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (found < users.Count && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(100);
+            found = CountUsersInFileAlone();
+        }
+
+        Assert.That(found, Is.EqualTo(users.Count), "users in the database file without its WAL");
+        Assert.That(store.Checkpoints, Is.GreaterThan(0));
+    }
+
+    long CountUsersInFileAlone()
+    {
+        var copy = Path.Combine(directory, "copy-" + Guid.NewGuid().ToString("N") + ".db");
+        File.Copy(Path.Combine(directory, "im.db"), copy);
+        try
+        {
+            using var connection = new SqliteConnection($"Data Source={copy};Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM users";
+            return (long)command.ExecuteScalar()!;
+        }
+        catch (SqliteException)
+        {
+            return 0;   // copied in the middle of a checkpoint: the next copy will do
+        }
+        finally
+        {
+            File.Delete(copy);
+        }
     }
 
     [Test]
