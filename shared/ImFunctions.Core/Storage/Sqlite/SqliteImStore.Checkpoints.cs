@@ -62,12 +62,4 @@ public sealed partial class SqliteImStore
             connection?.Dispose();
         }
     }
-
-    /// <summary>After the writer stopped: the file keeps what the WAL holds (SQLite checkpoints it when the last connection closes).</summary>
-    void StopCheckpoints()
-    {
-        if (checkpointStop.IsCancellationRequested) return;
-        checkpointStop.Cancel();
-        WaitForLoop(ref checkpointLoop);
-    }
 }

@@ -203,12 +203,4 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
         }
         catch (OperationCanceledException) { }
     }
-
-    /// <summary>Before the writer stops: texts still pending are indexed after the next send or before the next search.</summary>
-    void StopIndexing()
-    {
-        if (indexStop.IsCancellationRequested) return;
-        indexStop.Cancel();
-        WaitForLoop(ref indexLoop);
-    }
 }

@@ -84,6 +84,14 @@ public sealed partial class SqliteImStore : IDisposable
         started?.GetAwaiter().GetResult();
     }
 
+    /// <summary>Tells a background loop that runs on a timer (the search indexer, the checkpointer) to stop, and waits for it.</summary>
+    void StopLoop(CancellationTokenSource stop, ref Task? loop)
+    {
+        if (stop.IsCancellationRequested) return;
+        stop.Cancel();
+        WaitForLoop(ref loop);
+    }
+
     async Task WriteLoopAsync()
     {
         var batch = new List<Write>(MaxBatch);
@@ -194,10 +202,12 @@ public sealed partial class SqliteImStore : IDisposable
     /// <summary>Writes already queued still run and commit; later ones are refused.</summary>
     public void Dispose()
     {
-        StopIndexing();
+        // Texts still pending are indexed after the next send or before the next search.
+        StopLoop(indexStop, ref indexLoop);
         writes.Writer.TryComplete();
         WaitForLoop(ref writeLoop);
-        StopCheckpoints();
+        // What the WAL still holds, SQLite checkpoints when the file's last connection closes.
+        StopLoop(checkpointStop, ref checkpointLoop);
         CloseWriter();
     }
 
