@@ -7,7 +7,7 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// <summary>The social graph (friends, invites, blocks) and the conversation list's filtered queries.</summary>
 public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
 {
-    const string FriendsSchema = """
+    const string FriendsSchema = $"""
         CREATE TABLE IF NOT EXISTS social (
             user_id TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, sort_key TEXT NOT NULL,
             version INTEGER NOT NULL, doc TEXT NOT NULL,
@@ -18,8 +18,20 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
         -- Pinned rows are few: the pinned-first list reads them from here instead of scanning every row.
         -- The query repeats this exact WHERE term, which is how SQLite picks a partial index.
         CREATE INDEX IF NOT EXISTS conversations_pinned ON conversations (user_id, update_time DESC, id DESC)
-            WHERE json_extract(doc, '$.pinned') = 1;
+            WHERE {PinnedTerm};
+        -- Unread rows that are not hidden: the badge and the unread filter read what they return (a user with 10,000
+        -- conversations and 20 unread reads 20 rows, not 10,000). Their queries repeat both terms. A send moves the
+        -- receiver's entry here too: one more index page per send.
+        CREATE INDEX IF NOT EXISTS conversations_unread ON conversations (user_id, update_time DESC, id DESC)
+            WHERE {VisibleTerm} AND {UnreadTerm};
         """;
+
+    // A row's settings and state as SQL over its document, shared by the partial indexes and the queries that must
+    // repeat them. Rows written before a setting existed lack its field: json_extract gives NULL there, read as false.
+    const string VisibleTerm = "coalesce(json_extract(doc, '$.hidden'), 0) = 0";
+    const string UnmutedTerm = "coalesce(json_extract(doc, '$.mute'), 0) = 0";
+    const string PinnedTerm = "json_extract(doc, '$.pinned') = 1";
+    const string UnreadTerm = "(json_extract(doc, '$.last_seq') > json_extract(doc, '$.read_seq') OR json_extract(doc, '$.marked_unread') = 1)";
 
     async Task<T?> IFriendStore.GetAsync<T>(string ownerUid, string id, CancellationToken ct) where T : class =>
         (await QuerySocialAsync<T>(StoreOp.PointRead, "SELECT doc, version FROM social WHERE user_id = $u AND id = $id", ct,
@@ -84,56 +96,62 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
     public Task<IReadOnlyList<ConversationRow>> QueryConversationsAsync(string userId, ConversationQuery query, CancellationToken ct) =>
         RunAsync(StoreOp.Query, async connection =>
         {
-            var sql = new System.Text.StringBuilder("SELECT doc, version FROM conversations WHERE user_id = $u");
-            var parameters = new List<(string, object?)> { ("$u", userId) };
-            if (query.MaxUpdateTime is { } max)
-            {
-                sql.Append(" AND update_time < $max");
-                parameters.Add(("$max", max));
-            }
-            if (query.After is { } after)
-            {
-                var (afterTime, afterId) = ParseListKey(after);
-                sql.Append(" AND (update_time < $at OR (update_time = $at AND id < $aid))");
-                parameters.Add(("$at", afterTime));
-                parameters.Add(("$aid", afterId));
-            }
-            // Rows written before a setting existed lack its field: json_extract gives NULL there, read as false.
-            if (!query.IncludeHidden) sql.Append(" AND coalesce(json_extract(doc, '$.hidden'), 0) = 0");
-            if (query.ExcludeMuted) sql.Append(" AND coalesce(json_extract(doc, '$.mute'), 0) = 0");
-            if (query.Pinned is { } pinned) sql.Append(pinned ? " AND json_extract(doc, '$.pinned') = 1" : " AND coalesce(json_extract(doc, '$.pinned'), 0) = 0");
-            var filter = query.Filter;
-            if (filter.HasFlag(ConversationFilter.Unread))
-                sql.Append(" AND (json_extract(doc, '$.last_seq') > json_extract(doc, '$.read_seq') OR json_extract(doc, '$.marked_unread') = 1)");
-            if (filter.HasFlag(ConversationFilter.Single)) sql.Append($" AND json_extract(doc, '$.type') = {ConversationTypes.Single}");
-            if (filter.HasFlag(ConversationFilter.Group)) sql.Append($" AND json_extract(doc, '$.type') = {ConversationTypes.Group}");
-            if (filter.HasFlag(ConversationFilter.Starred)) sql.Append(" AND json_extract(doc, '$.is_star') = 1");
-            if (filter.HasFlag(ConversationFilter.HasRemind))
-                sql.Append(" AND (json_extract(doc, '$.has_remind') = 1 OR coalesce(json_array_length(doc, '$.remind_msg_ids'), 0) > 0)");
-            sql.Append(" ORDER BY update_time DESC, id DESC LIMIT $limit OFFSET $skip");
-            parameters.Add(("$limit", query.Limit));
-            parameters.Add(("$skip", query.Skip));
-
-            await using var command = Command(connection, sql.ToString(), [.. parameters]);
+            var (sql, parameters) = ConversationQuerySql(userId, query);
+            await using var command = Command(connection, sql, [.. parameters]);
             await using var reader = await command.ExecuteReaderAsync(ct);
             var rows = new List<ConversationRow>();
             while (await reader.ReadAsync(ct)) rows.Add(ToRow(reader));
             return (IReadOnlyList<ConversationRow>)rows;
         }, ct);
 
+    /// <summary>A list query as SQL: its conditions are the terms the partial indexes repeat, so SQLite can use them.</summary>
+    internal static (string Sql, List<(string, object?)> Parameters) ConversationQuerySql(string userId, ConversationQuery query)
+    {
+        var sql = new System.Text.StringBuilder("SELECT doc, version FROM conversations WHERE user_id = $u");
+        var parameters = new List<(string, object?)> { ("$u", userId) };
+        if (query.MaxUpdateTime is { } max)
+        {
+            sql.Append(" AND update_time < $max");
+            parameters.Add(("$max", max));
+        }
+        if (query.After is { } after)
+        {
+            var (afterTime, afterId) = ParseListKey(after);
+            sql.Append(" AND (update_time < $at OR (update_time = $at AND id < $aid))");
+            parameters.Add(("$at", afterTime));
+            parameters.Add(("$aid", afterId));
+        }
+        if (!query.IncludeHidden) sql.Append(" AND " + VisibleTerm);
+        if (query.ExcludeMuted) sql.Append(" AND " + UnmutedTerm);
+        if (query.Pinned is { } pinned) sql.Append(pinned ? " AND " + PinnedTerm : " AND coalesce(json_extract(doc, '$.pinned'), 0) = 0");
+        var filter = query.Filter;
+        if (filter.HasFlag(ConversationFilter.Unread)) sql.Append(" AND " + UnreadTerm);
+        if (filter.HasFlag(ConversationFilter.Single)) sql.Append($" AND json_extract(doc, '$.type') = {ConversationTypes.Single}");
+        if (filter.HasFlag(ConversationFilter.Group)) sql.Append($" AND json_extract(doc, '$.type') = {ConversationTypes.Group}");
+        if (filter.HasFlag(ConversationFilter.Starred)) sql.Append(" AND json_extract(doc, '$.is_star') = 1");
+        if (filter.HasFlag(ConversationFilter.HasRemind))
+            sql.Append(" AND (json_extract(doc, '$.has_remind') = 1 OR coalesce(json_array_length(doc, '$.remind_msg_ids'), 0) > 0)");
+        sql.Append(" ORDER BY update_time DESC, id DESC LIMIT $limit OFFSET $skip");
+        parameters.Add(("$limit", query.Limit));
+        parameters.Add(("$skip", query.Skip));
+        return (sql.ToString(), parameters);
+    }
+
+    /// <summary>A page of the badge's rows, newest first, read from <c>conversations_unread</c>.</summary>
+    internal const string UnreadRowsSql = $"""
+        SELECT id, update_time, json_extract(doc, '$.last_seq') - json_extract(doc, '$.read_seq'),
+               coalesce(json_extract(doc, '$.marked_unread'), 0)
+        FROM conversations
+        WHERE user_id = $u AND (update_time < $at OR (update_time = $at AND id < $aid))
+          AND {VisibleTerm} AND {UnmutedTerm} AND {UnreadTerm}
+        ORDER BY update_time DESC, id DESC LIMIT $limit
+        """;
+
     public Task<IReadOnlyList<UnreadRow>> ListUnreadAsync(string userId, string? after, int limit, CancellationToken ct) =>
         RunAsync(StoreOp.Query, async connection =>
         {
             var (afterTime, afterId) = after is null ? (long.MaxValue, "") : ParseListKey(after);
-            await using var command = Command(connection, """
-                SELECT id, update_time, json_extract(doc, '$.last_seq') - json_extract(doc, '$.read_seq'),
-                       coalesce(json_extract(doc, '$.marked_unread'), 0)
-                FROM conversations
-                WHERE user_id = $u AND (update_time < $at OR (update_time = $at AND id < $aid))
-                  AND coalesce(json_extract(doc, '$.hidden'), 0) = 0 AND coalesce(json_extract(doc, '$.mute'), 0) = 0
-                  AND (json_extract(doc, '$.last_seq') > json_extract(doc, '$.read_seq') OR json_extract(doc, '$.marked_unread') = 1)
-                ORDER BY update_time DESC, id DESC LIMIT $limit
-                """, ("$u", userId), ("$at", afterTime), ("$aid", afterId), ("$limit", limit));
+            await using var command = Command(connection, UnreadRowsSql, ("$u", userId), ("$at", afterTime), ("$aid", afterId), ("$limit", limit));
             await using var reader = await command.ExecuteReaderAsync(ct);
             var rows = new List<UnreadRow>();
             while (await reader.ReadAsync(ct))
