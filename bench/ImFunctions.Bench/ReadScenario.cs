@@ -20,6 +20,8 @@ public static class ReadScenario
     public const string AtGroupCap = " (user at the group cap)";
     /// <summary>The 1:1 conversations of the user at the group cap.</summary>
     public const int GroupCapSingles = 100;
+    /// <summary>The unread 1:1 rows of the user whose list is otherwise read.</summary>
+    public const int FewUnread = 20;
 
     public static async Task RunAsync(Bench bench)
     {
@@ -39,13 +41,17 @@ public static class ReadScenario
         var historyPeers = o.HistorySizes.Select(n => SqliteSeeder.NewUser($"history-peer-{n}")).ToArray();
         // Conversation lists: n 1:1 conversations and the same few groups for each n (what the flat target is judged
         // on), then one user in as many groups as a list reads, with 100 1:1 conversations.
-        var lists = o.ConversationCounts.Select(n => (Singles: n, Groups: o.ListGroups, Suffix: ""))
-            .Append((Singles: GroupCapSingles, Groups: GroupDirectory.MaxGroupsPerUser, Suffix: AtGroupCap)).ToArray();
+        // Last, the largest list again with few of its 1:1 rows unread: what the badge and the unread filter read then.
+        var largest = o.ConversationCounts.Max();
+        var lists = o.ConversationCounts.Select(n => (Singles: n, Groups: o.ListGroups, Unread: (int?)null, Suffix: ""))
+            .Append((Singles: GroupCapSingles, Groups: GroupDirectory.MaxGroupsPerUser, Unread: null, Suffix: AtGroupCap))
+            .Append((Singles: largest, Groups: o.ListGroups, Unread: Math.Min(FewUnread, largest), Suffix: $" ({Math.Min(FewUnread, largest)} of the 1:1 rows unread)"))
+            .ToArray();
         var listers = lists.Select((l, k) => SqliteSeeder.NewUser($"lister-{k}-{l.Singles}-{l.Groups}")).ToArray();
         var listPeers = lists.Select((l, k) => Enumerable.Range(0, l.Singles).Select(j => SqliteSeeder.NewUser($"list-peer-{k}-{j}")).ToArray()).ToArray();
         var clock = Stopwatch.StartNew();
         seeder.Users([reader, .. historyPeers, .. listers, .. listPeers.SelectMany(p => p)]);
-        for (var k = 0; k < listers.Length; k++) seeder.ConversationList(listers[k], listPeers[k], lists[k].Groups);
+        for (var k = 0; k < listers.Length; k++) seeder.ConversationList(listers[k], listPeers[k], lists[k].Groups, lists[k].Unread);
         seeder.Checkpoint();
         // Per 1:1 conversation a user and a row; per group the group, a member record and a row.
         bench.Report.Seeding.Add(new SeedTiming(
@@ -94,8 +100,8 @@ public static class ReadScenario
         for (var k = 0; k < listers.Length; k++)
         {
             var lister = await client.LoginAsync(listers[k].ExtUid);
-            // The plain first page at two sizes; issue 12's filtered and pinned-first first pages; the badge over every
-            // conversation (all unread here, groups included).
+            // The plain first page at two sizes; issue 12's filtered and pinned-first first pages; the badge (every
+            // conversation unread, groups included, but for the last user).
             var listCases = new (string Method, string Name, object Body)[]
             {
                 ("getConversationList", "first page, limit 20", new { limit = 20 }),
@@ -104,8 +110,11 @@ public static class ReadScenario
                 ("getConversationList", "first page, limit 20, distinguishPinned", new { limit = 20, distinguishPinned = true }),
                 ("getUnreadCount", "every conversation unread", new { }),
             };
-            // A smoke run checks the user at the cap on its first page only: each of its calls reads 1,000 groups.
-            foreach (var (method, name, body) in o.Smoke && lists[k].Suffix == AtGroupCap ? listCases[..1] : listCases)
+            // A smoke run checks the user at the cap on its first page only: each of its calls reads 1,000 groups. The
+            // user with few unread rows is asked only what those rows change.
+            (string Method, string Name, object Body)[] cases = lists[k].Unread is not null ? [listCases[2], listCases[4] with { Name = "the badge" }]
+                : o.Smoke && lists[k].Suffix == AtGroupCap ? listCases[..1] : listCases;
+            foreach (var (method, name, body) in cases)
             {
                 var latency = await SampleAsync(client, method, () => body, lister.Token, o.ReadSamples);
                 var result = new ReadCase(method, name + lists[k].Suffix, lists[k].Singles, totalRows, latency, lists[k].Groups);

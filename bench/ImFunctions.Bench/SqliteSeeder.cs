@@ -94,8 +94,10 @@ public sealed class SqliteSeeder : IDisposable
     /// row in three while there are few (so a first page holds the same groups whatever the number of 1:1 rows), spread
     /// over the whole list when there are at most twice as many 1:1 rows as groups.
     /// </summary>
-    public void ConversationList(User owner, IReadOnlyList<User> peers, int groups)
+    /// <param name="unread">How many of the 1:1 rows are unread, spread evenly over the list; all when null.</param>
+    public void ConversationList(User owner, IReadOnlyList<User> peers, int groups, int? unread = null)
     {
+        var unreadEvery = unread is { } n ? Math.Max(1, peers.Count / Math.Max(1, n)) : 1;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var total = peers.Count + groups;
         var span = Math.Min(total, 3 * groups);
@@ -110,13 +112,14 @@ public sealed class SqliteSeeder : IDisposable
             var isGroup = i < span && (long)(i + 1) * groups / span > (long)i * groups / span;
             if (!isGroup)
             {
+                var readSeq = nextPeer % unreadEvery == 0 ? 0 : 1;
                 var peer = peers[nextPeer++];
                 rows.Add(Row(owner, peer, new Message
                 {
                     Id = Ids.New(), ConversationId = ConversationIds.Single(owner.Id, peer.Id), Seq = 1, FromUid = peer.Id, ToUid = owner.Id,
                     Appid = ImClient.AppId, Type = "text", Body = JsonSerializer.SerializeToElement(Text), CreateTime = time, UpdateTime = time,
                     Nickname = peer.Nickname,
-                }, 0));
+                }, readSeq));
                 continue;
             }
             var groupId = Ids.New();
