@@ -190,11 +190,12 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     public async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInTurnAsync(Message draft,
         Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
     {
+        if (store.AppendsInCallOrder) return await AppendInLineAsync(draft, rowsFor, ct);
         (Message? Message, ImError? Error, bool IsRetry) appended;
         IReadOnlyList<RowUpdate> rowsAfter = [];
         using (var turn = await seqTurns.EnterAsync(draft.ConversationId, ct))
         {
-            if (turn.HeadSeq >= draft.Seq) draft = draft with { Seq = turn.HeadSeq + 1 };
+            if (turn.ClaimedSeq is { } claimed && claimed >= draft.Seq) draft = draft with { Seq = claimed + 1 };
             // Rows go in the append's own write, unless other sends of this conversation wait for the turn (a hot
             // conversation): then the append goes alone, the next seq is claimed sooner, and the rows follow outside
             // the turn, where the sends' row writes overlap.
@@ -202,12 +203,78 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             appended = await AppendAsync(draft, contended ? null : rowsFor, ct);
             if (appended.Message is { } stored)
             {
-                turn.HeadSeq = Math.Max(turn.HeadSeq, stored.Seq);
+                turn.ClaimedSeq = Math.Max(turn.ClaimedSeq ?? 0, stored.Seq);
                 if (contended && rowsFor is not null && !appended.IsRetry) rowsAfter = rowsFor(stored);
             }
         }
         await store.UpdateConversationsAsync(rowsAfter, AfterStored);
         return appended;
+    }
+
+    /// <summary>
+    /// <see cref="AppendInTurnAsync"/> on a store that applies appends in call order: a sender holds the turn only
+    /// while it claims the seq after the last one claimed and hands its append (message and rows) to the store, so
+    /// the sends of a hot conversation queue behind each other and share the writer's commits instead of taking one
+    /// each. The store refuses a seq that would leave a gap, so when an append fails (a duplicate, a failed commit)
+    /// every claim queued behind it is refused too: the first sender to learn of the break sets the line back to the
+    /// store's head, and the others, whose claims were made before it, claim again.
+    /// </summary>
+    async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInLineAsync(Message draft,
+        Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
+    {
+        using var turn = await seqTurns.EnterAsync(draft.ConversationId, ct);
+        for (var attempt = 0; attempt < MaxAppendAttempts; attempt++)
+        {
+            // Holding the turn here.
+            if (turn.ClaimedSeq is { } claimed) draft = draft with { Seq = claimed + 1 };
+            var line = turn.Breaks;
+            // Queued on the store when the call returns (a throw here queued nothing: no claim to take back).
+            var pending = store.TryAppendMessageAsync(draft, rowsFor?.Invoke(draft) ?? [], ct);
+            turn.ClaimedSeq = draft.Seq;
+            turn.LetNextIn();
+
+            AppendResult result;
+            try
+            {
+                result = await pending;
+            }
+            catch
+            {
+                await turn.ReenterAsync(AfterStored);
+                BreakLine(turn, line, draft.Seq - 1);
+                throw;
+            }
+            switch (result.Status)
+            {
+                case AppendStatus.Appended:
+                    return (draft, null, false);
+                case AppendStatus.SeqTaken:
+                    await turn.ReenterAsync(ct);
+                    BreakLine(turn, line, result.HeadSeq);
+                    break;
+                case AppendStatus.IdTaken:
+                    // Refused after the seq check: the head was right before this claim.
+                    await turn.ReenterAsync(AfterStored);
+                    BreakLine(turn, line, draft.Seq - 1);
+                    turn.LetNextIn();
+                    var original = await store.GetMessageAsync(draft.ConversationId, draft.Id, ct);
+                    if (original is not null)
+                        return original.IsRevoke || original.SameContentAs(draft)
+                            ? (original, null, true)
+                            : (null, ImError.Conflict($"client_msg_id '{draft.ClientMsgId}' was already used for a different message"), false);
+                    await turn.ReenterAsync(ct);
+                    break;
+            }
+        }
+        throw new DependencyUnavailableException("message store (seq contention)");
+    }
+
+    /// <summary>An append of the line claimed before <paramref name="line"/>'s break failed: the line restarts after <paramref name="head"/>, once.</summary>
+    static void BreakLine(ConversationTurns.Turn turn, int line, long head)
+    {
+        if (turn.Breaks != line) return;   // broken (and set back) already, by a claim ahead of this one
+        turn.ClaimedSeq = head;
+        turn.Breaks++;
     }
 
     async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendAsync(Message draft,

@@ -28,6 +28,14 @@ public interface IImStore
     Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct);
 
     /// <summary>
+    /// True when appends are applied in the order they were called (the call has queued the append when it returns)
+    /// and a seq that would leave a gap is refused (<see cref="AppendStatus.SeqTaken"/> with the head): a store with
+    /// one writer. Senders of one conversation may then hand over their appends one after the other without waiting
+    /// for the one ahead to be stored, and share its commit.
+    /// </summary>
+    bool AppendsInCallOrder => false;
+
+    /// <summary>
     /// <see cref="TryAppendMessageAsync(Message, CancellationToken)"/>, then, only if the message was appended, each of
     /// <paramref name="rows"/> as <see cref="UpdateConversationAsync"/> would do it: a send's conversation rows. A store
     /// with transactions writes them in the append's own transaction (the message and its rows are stored together or

@@ -457,6 +457,109 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
+    public async Task An_append_that_would_leave_a_gap_is_refused_with_the_head_and_stores_nothing()
+    {
+        using var store = await NewStoreAsync();
+        var conversation = "single_" + Ids.New();
+        Assert.That(await store.TryAppendMessageAsync(NewMessage(conversation, 2), default), Is.EqualTo(AppendResult.SeqTaken(0)));
+        Assert.That(await store.TryAppendMessageAsync(NewMessage(conversation, 1), default), Is.EqualTo(AppendResult.Appended));
+        var skipping = NewMessage(conversation, 3);
+        Assert.That(await store.TryAppendMessageAsync(skipping, default), Is.EqualTo(AppendResult.SeqTaken(1)));
+        Assert.That(await store.GetMessageAsync(conversation, skipping.Id, default), Is.Null);
+        Assert.That(store.AppendsInCallOrder, Is.True);
+    }
+
+    Messenger NewMessenger(SqliteImStore store, UserDirectory users)
+    {
+        var options = new UniImOptions();
+        var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
+        return new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options,
+            TimeProvider.System, new FakeGroups());
+    }
+
+    static SendMessage Text(User to, string text, string? clientMsgId = null) =>
+        new(to.Id, null, "__UNI__TEST", "text", JsonSerializer.SerializeToElement(text), clientMsgId);
+
+    /// <summary>Starts a send and waits until its append queues on the writer (held by a gate), so claims are made in this order.</summary>
+    static async Task<Task<Result<SentMessage>>> QueuedSendAsync(SqliteImStore store, Messenger messenger, User from, SendMessage request)
+    {
+        var queuedBefore = store.QueuedWrites;
+        var send = Task.Run(() => messenger.SendAsync(from, request, default));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (store.QueuedWrites == queuedBefore)
+        {
+            Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)),
+                "the send's append did not queue behind the ones ahead of it (it waited for them to be stored)");
+            await Task.Delay(5);
+        }
+        return send;
+    }
+
+    static SentMessage Ok(Result<SentMessage> result) => result.Match(m => m, e => throw new AssertionException(e.Message));
+
+    [Test]
+    public async Task Sends_to_one_conversation_queue_behind_each_other_and_a_refused_one_breaks_the_line_without_a_gap()
+    {
+        using var store = await NewStoreAsync();
+        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
+        var messenger = NewMessenger(store, users);
+        var (a, b) = (NewUser(), NewUser());
+        foreach (var user in new[] { a, b }) await users.SaveAsync(user, default);
+        var original = Ok(await messenger.SendAsync(a, Text(b, "hello", "c-1"), default));
+
+        using var gate = await Gate.CloseAsync(store);
+        // Three claims in one line, queued together in the next batch: 2 (a retry of seq 1's message, refused as a duplicate), then 3 and 4.
+        var retry = await QueuedSendAsync(store, messenger, a, Text(b, "hello", "c-1"));
+        var second = await QueuedSendAsync(store, messenger, b, Text(a, "second"));
+        var third = await QueuedSendAsync(store, messenger, a, Text(b, "third"));
+        await gate.OpenWhenQueuedAsync(store, 3);
+
+        Assert.That(Ok(await retry), Is.EqualTo(original), "the retry answers with the original");
+        var (two, three) = (Ok(await second), Ok(await third));
+        Assert.That(new[] { two.Seq, three.Seq }.Order(), Is.EqualTo(new[] { 2L, 3L }), "the claims behind the refused one were made again");
+        var stored = await store.ReadMessagesAsync(original.ConversationId, new SeqWindow(AfterSeq: 0), 10, default);
+        Assert.That(stored.Select(m => (m.Seq, m.Id)), Is.EqualTo(new[] { (1L, original.Id), (two.Seq, two.Id), (three.Seq, three.Id) }.OrderBy(m => m.Item1)));
+        var row = await store.GetConversationAsync(b.Id, original.ConversationId, default);
+        Assert.That((row?.LastSeq, row?.UnreadCount), Is.EqualTo((3L, 3L - two.Seq)), "b has read up to its own message");
+    }
+
+    [Test]
+    public async Task A_failed_commit_under_a_line_of_sends_leaves_no_gap_for_the_sends_after_it()
+    {
+        using var store = await NewStoreAsync();
+        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
+        var messenger = NewMessenger(store, users);
+        var (a, b) = (NewUser(), NewUser());
+        foreach (var user in new[] { a, b }) await users.SaveAsync(user, default);
+        var first = Ok(await messenger.SendAsync(a, Text(b, "first"), default));
+
+        using var gate = await Gate.CloseAsync(store);
+        var breaksCommit = store.WriteAsync(connection =>
+        {
+            raw.sqlite3_commit_hook(connection.Handle, _ => 1, null);
+            return Task.FromResult(0);
+        }, default);
+        var lost = new[]
+        {
+            await QueuedSendAsync(store, messenger, a, Text(b, "lost 2")),
+            await QueuedSendAsync(store, messenger, b, Text(a, "lost 3")),
+        };
+        await gate.OpenWhenQueuedAsync(store, 3);
+        foreach (var send in lost) Assert.That(async () => await send, Throws.TypeOf<DependencyUnavailableException>());
+        Assert.That(async () => await breaksCommit, Throws.TypeOf<DependencyUnavailableException>());
+        await store.WriteAsync(connection =>
+        {
+            raw.sqlite3_commit_hook(connection.Handle, null, null);
+            return Task.FromResult(0);
+        }, default);
+
+        var next = Ok(await messenger.SendAsync(b, Text(a, "next"), default));
+        Assert.That(next.Seq, Is.EqualTo(2), "seqs 2 and 3 were never stored");
+        var stored = await store.ReadMessagesAsync(first.ConversationId, new SeqWindow(AfterSeq: 0), 10, default);
+        Assert.That(stored.Select(m => m.Seq), Is.EqualTo(new[] { 1L, 2L }));
+    }
+
+    [Test]
     public async Task The_writer_syncs_every_commit_by_default_and_only_at_checkpoints_when_set_to_normal()
     {
         static Task<long> WriterSynchronous(SqliteImStore store) => store.WriteAsync(async connection =>

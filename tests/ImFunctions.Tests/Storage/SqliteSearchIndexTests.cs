@@ -22,6 +22,7 @@ public sealed class SqliteSearchIndexTests
         directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "imfunctions-fts-tests", Guid.NewGuid().ToString("N"))).FullName;
         store = new SqliteImStore(new SqliteStoreOptions { Path = Path.Combine(directory, "im.db") });
         await store.InitializeAsync(default);
+        seq = 0;
     }
 
     [TearDown]
@@ -32,7 +33,7 @@ public sealed class SqliteSearchIndexTests
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
-    long seq;
+    long seq;   // each test's conversation starts empty: seqs follow the head, gap-free
 
     async Task<Message> AppendAsync(string text)
     {

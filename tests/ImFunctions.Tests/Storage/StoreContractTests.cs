@@ -141,6 +141,29 @@ public sealed class StoreContractTests(string storeName)
     }
 
     [Test]
+    public async Task Concurrent_retries_of_the_same_sends_store_each_once_with_seqs_1_to_N()
+    {
+        const int messages = 60;
+        var (a, b, messenger) = (await NewUserAsync(), await NewUserAsync(), NewMessenger());
+        // Every message is sent twice at once (a client retrying while its first try is in flight): in a line of
+        // appends the second of each pair is refused as a duplicate, somewhere between the others.
+        var sent = await Task.WhenAll(Enumerable.Range(0, 2 * messages).Select(i => Task.Run(async () =>
+        {
+            var (from, to) = i / 2 % 2 == 0 ? (a, b) : (b, a);
+            return Ok(await messenger.SendAsync(from, Text(to.Id, $"m{i / 2}", $"c-{i / 2}"), default));
+        })));
+
+        for (var m = 0; m < messages; m++) Assert.That(sent[2 * m + 1], Is.EqualTo(sent[2 * m]), $"both tries of message {m}");
+        var seqs = sent.Where((_, i) => i % 2 == 0).Select(s => s.Seq).Order().ToArray();
+        Assert.That(seqs, Is.EqualTo(Enumerable.Range(1, messages).Select(i => (long)i).ToArray()));
+        var conversation = ConversationIds.Single(a.Id, b.Id);
+        var stored = Ok(await messenger.GetHistoryAsync(a, conversation, new SeqWindow(AfterSeq: 0), 100, default));
+        Assert.That(stored.Select(m => m.Seq), Is.EqualTo(seqs));
+        var row = Ok(await messenger.ListConversationsAsync(a, conversation, new ConversationPage(1), default)).Single();
+        Assert.That(row.LastSeq, Is.EqualTo(messages));
+    }
+
+    [Test]
     public async Task Unread_counts_follow_sends_and_reads()
     {
         var (a, b, messenger) = (await NewUserAsync(), await NewUserAsync(), NewMessenger());

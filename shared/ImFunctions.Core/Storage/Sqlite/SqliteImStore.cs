@@ -121,10 +121,14 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         {
             try
             {
-                await ExecuteAsync(connection, """
-                    INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $seq, $id, $t, $doc)
+                // Only the seq after the head: the store itself keeps the sequence gap-free (AppendsInCallOrder).
+                var inserted = await ExecuteAsync(connection, """
+                    INSERT INTO messages (conversation_id, seq, id, update_time, doc)
+                    SELECT $c, $seq, $id, $t, $doc
+                    WHERE (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c) = $seq - 1
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
                     ("$t", message.UpdateTime), ("$doc", doc));
+                if (inserted == 0) return AppendResult.SeqTaken(await HeadSeqAsync(connection, message.ConversationId, ct));
                 MessageAppended();
                 foreach (var row in planned) await WriteRowAsync(connection, row, ct);
                 return AppendResult.Appended;
@@ -133,13 +137,19 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             {
                 return AppendResult.IdTaken;
             }
-            catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
-            {
-                await using var head = Command(connection, "SELECT MAX(seq) FROM messages WHERE conversation_id = $c",
-                    ("$c", message.ConversationId));
-                return AppendResult.SeqTaken((long)(await head.ExecuteScalarAsync(ct))!);
-            }
         }, ct);
+    }
+
+    /// <summary>
+    /// One writer applies the appends in the order they were queued, and an append takes only the seq after the head.
+    /// </summary>
+    public bool AppendsInCallOrder => true;
+
+    async Task<long> HeadSeqAsync(SqliteConnection connection, string conversationId, CancellationToken ct)
+    {
+        await using var head = Command(connection, "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c",
+            ("$c", conversationId));
+        return (long)(await head.ExecuteScalarAsync(ct))!;
     }
 
     public async Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct) =>
