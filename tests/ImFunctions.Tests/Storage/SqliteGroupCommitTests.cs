@@ -422,10 +422,7 @@ public sealed class SqliteGroupCommitTests
     {
         using var store = await NewStoreAsync();
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
-        var options = new UniImOptions();
-        var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
-        var messenger = new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options,
-            TimeProvider.System, new FakeGroups());
+        var messenger = NewMessenger(store, users);
         var people = Enumerable.Range(0, 9).Select(_ => NewUser()).ToArray();
         foreach (var user in people) await users.SaveAsync(user, default);
         const int perSender = 15;
@@ -469,7 +466,15 @@ public sealed class SqliteGroupCommitTests
         Assert.That(store.AppendsInCallOrder, Is.True);
     }
 
-    Messenger NewMessenger(SqliteImStore store, UserDirectory users)
+    static async Task<(Messenger Messenger, User A, User B)> TwoUsersAsync(SqliteImStore store)
+    {
+        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
+        var (a, b) = (NewUser(), NewUser());
+        foreach (var user in new[] { a, b }) await users.SaveAsync(user, default);
+        return (NewMessenger(store, users), a, b);
+    }
+
+    static Messenger NewMessenger(SqliteImStore store, UserDirectory users)
     {
         var options = new UniImOptions();
         var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
@@ -501,10 +506,7 @@ public sealed class SqliteGroupCommitTests
     public async Task Sends_to_one_conversation_queue_behind_each_other_and_a_refused_one_breaks_the_line_without_a_gap()
     {
         using var store = await NewStoreAsync();
-        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
-        var messenger = NewMessenger(store, users);
-        var (a, b) = (NewUser(), NewUser());
-        foreach (var user in new[] { a, b }) await users.SaveAsync(user, default);
+        var (messenger, a, b) = await TwoUsersAsync(store);
         var original = Ok(await messenger.SendAsync(a, Text(b, "hello", "c-1"), default));
 
         using var gate = await Gate.CloseAsync(store);
@@ -527,10 +529,7 @@ public sealed class SqliteGroupCommitTests
     public async Task A_failed_commit_under_a_line_of_sends_leaves_no_gap_for_the_sends_after_it()
     {
         using var store = await NewStoreAsync();
-        var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
-        var messenger = NewMessenger(store, users);
-        var (a, b) = (NewUser(), NewUser());
-        foreach (var user in new[] { a, b }) await users.SaveAsync(user, default);
+        var (messenger, a, b) = await TwoUsersAsync(store);
         var first = Ok(await messenger.SendAsync(a, Text(b, "first"), default));
 
         using var gate = await Gate.CloseAsync(store);
