@@ -183,7 +183,8 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     /// <paramref name="draft"/>.Seq is the caller's best guess of the head + 1. Sends to one conversation claim their
     /// seq one at a time within this process: racing for the same next seq
     /// through the store costs each loser another round trip, so a hot conversation's retries grow with the square of
-    /// its concurrent senders. Across processes the store's conditional append still decides.
+    /// its concurrent senders. Across processes the store's conditional append still decides. On a store that applies
+    /// appends in call order a sender does not wait for the commit of the one ahead (<see cref="AppendInLineAsync"/>).
     /// </summary>
     /// <param name="rowsFor">The conversation rows to write for the message as it is tried (with each seq); they are
     /// written only if it is appended, not on a retry of a stored message (the caller repairs rows then).</param>
