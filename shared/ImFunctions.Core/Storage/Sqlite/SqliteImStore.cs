@@ -223,15 +223,24 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         return new(userId, conversationId, current, next, next is null ? null : Serialize(next), apply);
     }
 
-    /// <summary>On the writer: the planned row if its version is still the one read, else read, reapplied and written here.</summary>
+    /// <summary>
+    /// On the writer: the planned row if its version is still the one read, else the row as it is now, reapplied and
+    /// written here. The sends of a hot conversation queue in line, so a row there was usually moved by a write just
+    /// ahead of this one, in this batch or the last commit: it is taken from what the writer wrote (no read, no JSON),
+    /// and read from the file only if that copy turns out not to be current either.
+    /// </summary>
     async Task<ConversationRow?> WriteRowAsync(SqliteConnection connection, PlannedRow row, CancellationToken ct)
     {
         StoreMeter.Record(StoreOp.Write);
         var written = await WriteIfCurrentAsync(connection, row.Current, row.Next!, row.Doc!, ct);
+        var fromWriter = true;
         while (written is null)
         {
             StoreMeter.Record(StoreOp.PointRead);
-            var fresh = await ReadRowAsync(connection, row.UserId, row.ConversationId, ct);
+            var fresh = fromWriter && LastWritten(row.UserId, row.ConversationId, out var known)
+                ? known
+                : await ReadRowAsync(connection, row.UserId, row.ConversationId, ct);
+            fromWriter = false;
             var reapplied = row.Apply(fresh);
             if (reapplied is null) return fresh;
             StoreMeter.Record(StoreOp.Write);
@@ -239,6 +248,18 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         }
         writtenRows.Add(((written.UserId, written.Id), written));
         return written;
+    }
+
+    /// <summary>The row as the writer last wrote it (null: deleted): in the batch being committed, else in the last commits.</summary>
+    bool LastWritten(string userId, string conversationId, out ConversationRow? row)
+    {
+        for (var i = writtenRows.Count - 1; i >= 0; i--)
+            if (writtenRows[i].Key.Id == conversationId && writtenRows[i].Key.UserId == userId)
+            {
+                row = writtenRows[i].Row;
+                return true;
+            }
+        return rowCache.TryGet(userId, conversationId, out row);
     }
 
     /// <summary><paramref name="next"/> written over <paramref name="current"/> (none: inserted); null if the row moved on since.</summary>
