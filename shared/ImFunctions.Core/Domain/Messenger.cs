@@ -258,11 +258,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                     await turn.ReenterAsync(AfterStored);
                     BreakLine(turn, line, draft.Seq - 1);
                     turn.LetNextIn();
-                    var original = await store.GetMessageAsync(draft.ConversationId, draft.Id, ct);
-                    if (original is not null)
-                        return original.IsRevoke || original.SameContentAs(draft)
-                            ? (original, null, true)
-                            : (null, ImError.Conflict($"client_msg_id '{draft.ClientMsgId}' was already used for a different message"), false);
+                    if (await OriginalOfAsync(draft, ct) is { } answer) return answer;
                     await turn.ReenterAsync(ct);
                     break;
             }
@@ -296,15 +292,25 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                     draft = draft with { Seq = Math.Max(draft.Seq, result.HeadSeq) + 1 };
                     break;
                 case AppendStatus.IdTaken:
-                    var original = await store.GetMessageAsync(draft.ConversationId, draft.Id, ct);
-                    if (original is null) break;
-                    // A revoked original has no body left to compare: the retry gets it as it now is.
-                    return original.IsRevoke || original.SameContentAs(draft)
-                        ? (original, null, true)
-                        : (null, ImError.Conflict($"client_msg_id '{draft.ClientMsgId}' was already used for a different message"), false);
+                    if (await OriginalOfAsync(draft, ct) is { } answer) return answer;
+                    break;
             }
         }
         throw new DependencyUnavailableException("message store (seq contention)");
+    }
+
+    /// <summary>
+    /// The answer to a draft whose id is taken: the stored original for a retry of the same message, a conflict for a
+    /// different one; null when the original is gone again (the caller tries once more).
+    /// </summary>
+    async Task<(Message? Message, ImError? Error, bool IsRetry)?> OriginalOfAsync(Message draft, CancellationToken ct)
+    {
+        var original = await store.GetMessageAsync(draft.ConversationId, draft.Id, ct);
+        if (original is null) return null;
+        // A revoked original has no body left to compare: the retry gets it as it now is.
+        return original.IsRevoke || original.SameContentAs(draft)
+            ? (original, null, true)
+            : (null, ImError.Conflict($"client_msg_id '{draft.ClientMsgId}' was already used for a different message"), false);
     }
 
     /// <summary>Moves one participant's row up to <paramref name="message"/>; <c>changed[index]</c> says whether it did.</summary>

@@ -122,10 +122,10 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             try
             {
                 // Only the seq after the head: the store itself keeps the sequence gap-free (AppendsInCallOrder).
-                var inserted = await ExecuteAsync(connection, """
+                var inserted = await ExecuteAsync(connection, $"""
                     INSERT INTO messages (conversation_id, seq, id, update_time, doc)
                     SELECT $c, $seq, $id, $t, $doc
-                    WHERE (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c) = $seq - 1
+                    WHERE ({HeadSeqSql}) = $seq - 1
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
                     ("$t", message.UpdateTime), ("$doc", doc));
                 if (inserted == 0) return AppendResult.SeqTaken(await HeadSeqAsync(connection, message.ConversationId, ct));
@@ -145,10 +145,12 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
     /// </summary>
     public bool AppendsInCallOrder => true;
 
+    /// <summary>A conversation's highest stored seq (0: none), for the conversation in <c>$c</c>.</summary>
+    const string HeadSeqSql = "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c";
+
     async Task<long> HeadSeqAsync(SqliteConnection connection, string conversationId, CancellationToken ct)
     {
-        await using var head = Command(connection, "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c",
-            ("$c", conversationId));
+        await using var head = Command(connection, HeadSeqSql, ("$c", conversationId));
         return (long)(await head.ExecuteScalarAsync(ct))!;
     }
 
