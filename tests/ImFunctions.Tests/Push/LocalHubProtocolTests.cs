@@ -150,6 +150,45 @@ public class LocalHubProtocolTests
     }
 
     [Test]
+    public async Task A_group_larger_than_one_fan_out_slice_gets_each_pushers_messages_in_order_on_every_socket()
+    {
+        // 150 members: the hub starts their sockets from three threads. Four pushers call the hub back to back, as the
+        // app's push port does; every socket must get all 4 x 25 messages, each pusher's in the order it pushed them.
+        const int Members = 150, Pushers = 4, Messages = 25;
+        var group = "g-" + NewUser();
+        var sockets = await Task.WhenAll(Enumerable.Range(0, Members).Select(async _ =>
+            (await HubSocket.OpenAsync(Url(NewUser(), groups: [group]), HubSocket.Json)).Socket));
+        try
+        {
+            var hub = app.Service<LocalPushHub>();
+            var pushes = Enumerable.Range(0, Pushers).Select(p => Task.Run(() =>
+            {
+                for (var n = 1; n <= Messages; n++) hub.SendToGroup(group, HubData.Json(Encoding.UTF8.GetBytes($$"""{"p":{{p}},"n":{{n}}}""")), []);
+            })).ToArray();
+            var heard = await Task.WhenAll(sockets.Select(async socket =>
+            {
+                var received = new List<(int P, int N)>();
+                for (var i = 0; i < Pushers * Messages; i++)
+                {
+                    var data = (await socket.NextOfTypeAsync("message")).GetProperty("data");
+                    received.Add((data.GetProperty("p").GetInt32(), data.GetProperty("n").GetInt32()));
+                }
+                return received;
+            }));
+            await Task.WhenAll(pushes);
+
+            var expected = Enumerable.Range(1, Messages).ToList();
+            var outOfOrder = heard.Where(received => Enumerable.Range(0, Pushers).Any(p =>
+                !received.Where(r => r.P == p).Select(r => r.N).SequenceEqual(expected))).ToList();
+            Assert.That(outOfOrder, Is.Empty, string.Join("; ", outOfOrder.Take(2).Select(r => string.Join(",", r))));
+        }
+        finally
+        {
+            foreach (var socket in sockets) await socket.DisposeAsync();
+        }
+    }
+
+    [Test]
     public async Task A_recovered_connection_gets_exactly_the_messages_it_had_not_acknowledged()
     {
         var user = NewUser();

@@ -47,7 +47,9 @@ public sealed class LocalHubConnection
     /// Queues a data message built for this connection (with its sequenceId when reliable). False when the connection
     /// cannot keep up: its un-acked buffer or its socket queue is over the limit, and the hub must close it.
     /// </summary>
-    internal bool TrySendData(Func<long?, Outbound> frame)
+    /// <param name="starts">Where to leave a socket this frame wakes, for the caller to start (a large fan-out spreads
+    /// them over threads); null sends at once.</param>
+    internal bool TrySendData(Func<long?, Outbound> frame, List<(LocalHubTransport, Outbound)>? starts = null)
     {
         lock (sync)
         {
@@ -56,7 +58,7 @@ public sealed class LocalHubConnection
             {
                 if (transport is null) return true;
                 if (transport.QueuedFrames >= MaxQueuedFrames) return false;
-                transport.Send(frame(null));
+                Hand(transport, frame(null), starts);
                 return true;
             }
             var sequenceId = ++lastSequenceId;
@@ -64,9 +66,15 @@ public sealed class LocalHubConnection
             unacked.Enqueue((sequenceId, built.Bytes));
             unackedBytes += built.Bytes.Length;
             if (unacked.Count > limits.MaxUnackedMessages || unackedBytes > limits.MaxUnackedBytes) return false;
-            transport?.Send(built);
+            if (transport is not null) Hand(transport, built, starts);
             return true;
         }
+    }
+
+    static void Hand(LocalHubTransport socket, Outbound frame, List<(LocalHubTransport, Outbound)>? starts)
+    {
+        if (starts is null) socket.Send(frame);
+        else if (socket.Queue(frame)) starts.Add((socket, frame));
     }
 
     /// <summary>System frames (acks, pong): only to the current socket, never buffered.</summary>

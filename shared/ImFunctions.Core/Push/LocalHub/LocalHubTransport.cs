@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Threading.Channels;
 
 namespace ImFunctions.Core.Push.LocalHub;
 
@@ -22,8 +21,11 @@ public readonly record struct FrameVerdict(WebSocketCloseStatus? Close = null, s
 }
 
 /// <summary>
-/// One client socket: frames leave through one ordered queue (a WebSocket allows one send at a time, and a close must
-/// follow the frames queued before it); frames arrive through <see cref="ReadAsync"/>.
+/// One client socket: frames leave in the order they were handed over (a WebSocket allows one send at a time, and a
+/// close must follow the frames queued before it); frames arrive through <see cref="ReadAsync"/>. A frame handed to an
+/// idle socket is sent on the thread that starts it (for a WebSocket over Kestrel: copied into the connection's output
+/// pipe, no waiting), not on a thread-pool hop of its own; frames handed over while a send is under way queue behind
+/// it and go out from the thread that sends them.
 /// </summary>
 public sealed class LocalHubTransport(WebSocket socket)
 {
@@ -31,15 +33,85 @@ public sealed class LocalHubTransport(WebSocket socket)
     public const int MaxFrameBytes = 1024 * 1024;
     static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
 
-    readonly Channel<Outbound> outbound = Channel.CreateUnbounded<Outbound>();   // (a single-reader channel cannot count)
+    readonly Lock sendLock = new();
+    readonly Queue<Outbound> queued = new();
+    readonly TaskCompletionSource sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly CancellationTokenSource lifetime = new();
     readonly Lock closeLock = new();
     (WebSocketCloseStatus Status, string Reason)? closing;
+    bool sending, completed, broken;
 
-    public int QueuedFrames => outbound.Reader.Count;
+    /// <summary>Frames waiting behind the one being sent.</summary>
+    public int QueuedFrames
+    {
+        get { lock (sendLock) return queued.Count; }
+    }
+
     public WebSocketCloseStatus? ClientCloseStatus { get; private set; }
 
-    public void Send(Outbound frame) => outbound.Writer.TryWrite(frame);
+    public void Send(Outbound frame)
+    {
+        if (Queue(frame)) Start(frame);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="frame"/> in its place in line. True when the socket was idle: the frame is then the
+    /// first of a new run of sends, which the caller must begin with <see cref="Start"/> (at once or from another
+    /// thread; frames handed over meanwhile queue behind it).
+    /// </summary>
+    internal bool Queue(Outbound frame)
+    {
+        lock (sendLock)
+        {
+            if (completed) return false;
+            if (sending)
+            {
+                queued.Enqueue(frame);
+                return false;
+            }
+            sending = true;
+            return true;
+        }
+    }
+
+    /// <summary>Sends <paramref name="frame"/> (the one <see cref="Queue"/> said begins a run), then whatever queued behind it.</summary>
+    internal void Start(Outbound frame) => _ = SendFromAsync(frame);
+
+    async Task SendFromAsync(Outbound frame)
+    {
+        try
+        {
+            while (true)
+            {
+                // No token: a send waits only for room in the output pipe, and the close timeout aborts the socket.
+                await socket.SendAsync(frame.Bytes, frame.Type, endOfMessage: true, CancellationToken.None);
+                lock (sendLock)
+                {
+                    if (!queued.TryDequeue(out frame))
+                    {
+                        sending = false;
+                        if (completed) sent.TrySetResult();
+                        return;
+                    }
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            lock (sendLock)
+            {
+                (completed, broken, sending) = (true, true, false);
+                queued.Clear();
+            }
+            if (e is WebSocketException or OperationCanceledException or ObjectDisposedException) sent.TrySetResult();
+            else
+            {
+                // A defect, not the socket ending: drop the socket and let the endpoint's await of the writer throw it.
+                socket.Abort();
+                sent.TrySetException(e);
+            }
+        }
+    }
 
     /// <summary>Sends what is queued, then a close frame; a client that does not answer it is cut off shortly after.</summary>
     public void Close(WebSocketCloseStatus status, string reason)
@@ -49,23 +121,29 @@ public sealed class LocalHubTransport(WebSocket socket)
             if (closing is not null) return;
             closing = (status, reason);
         }
-        outbound.Writer.TryComplete();
-        try { lifetime.CancelAfter(CloseHandshakeTimeout); } catch (ObjectDisposedException) { }
+        Complete();
+        try
+        {
+            lifetime.Token.Register(socket.Abort);
+            lifetime.CancelAfter(CloseHandshakeTimeout);
+        }
+        catch (ObjectDisposedException) { }
     }
 
     /// <summary>Drops the socket without a close frame (a recovered connection took over).</summary>
     public void Abort()
     {
-        outbound.Writer.TryComplete();
+        Complete();
         socket.Abort();
     }
 
+    /// <summary>Waits until every frame handed over before <see cref="Complete"/> or <see cref="Close"/> is sent, then closes the socket's output.</summary>
     public async Task RunWriterAsync()
     {
+        await sent.Task;
+        if (broken) return;
         try
         {
-            await foreach (var frame in outbound.Reader.ReadAllAsync(lifetime.Token))
-                await socket.SendAsync(frame.Bytes, frame.Type, endOfMessage: true, lifetime.Token);
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 var (status, reason) = closing ?? (WebSocketCloseStatus.NormalClosure, "");
@@ -109,8 +187,17 @@ public sealed class LocalHubTransport(WebSocket socket)
         }
     }
 
-    /// <summary>Lets the writer finish and waits for it (the endpoint calls this before the request ends).</summary>
-    public void Complete() => outbound.Writer.TryComplete();
+    /// <summary>No more frames: the writer finishes once those handed over are sent (the endpoint calls this before the request ends).</summary>
+    public void Complete()
+    {
+        lock (sendLock)
+        {
+            if (completed) return;
+            completed = true;
+            if (sending) return;
+        }
+        sent.TrySetResult();
+    }
 
     // A close reason is at most 123 bytes of UTF-8.
     static string Truncate(string reason) =>

@@ -277,21 +277,40 @@ public sealed class LocalPushHub(LocalHubOptions options, TimeProvider clock, IL
         foreach (var connection in targets) Close(connection, reason ?? "ClosedByAppServer", WebSocketCloseStatus.NormalClosure);
     }
 
-    /// <summary>Plain and raw clients share one frame per message; reliable ones each get their own sequenceId.</summary>
-    void Deliver(IEnumerable<LocalHubConnection> targets, HubData data, string? group, string? fromUserId)
+    /// <summary>
+    /// Plain and raw clients share one frame per message; reliable ones each get their own sequenceId. Every frame
+    /// takes its place in its socket's line here, in call order; a large audience's sockets then start sending in
+    /// slices spread over the thread pool, so a fan-out uses every core without a thread-pool hop per member.
+    /// </summary>
+    void Deliver(LocalHubConnection[] targets, HubData data, string? group, string? fromUserId)
     {
         Outbound? json = null, raw = null;
+        var starts = targets.Length > FanOutSlice ? new List<(LocalHubTransport, Outbound)>(targets.Length) : null;
         foreach (var connection in targets)
         {
             var kept = connection.Protocol switch
             {
-                LocalHubProtocol.Raw => connection.TrySendData(_ => raw ??= LocalHubFrames.Raw(data)),
-                LocalHubProtocol.Json => connection.TrySendData(_ => json ??= LocalHubFrames.Message(data, group, fromUserId, null)),
-                _ => connection.TrySendData(sequenceId => LocalHubFrames.Message(data, group, fromUserId, sequenceId)),
+                LocalHubProtocol.Raw => connection.TrySendData(_ => raw ??= LocalHubFrames.Raw(data), starts),
+                LocalHubProtocol.Json => connection.TrySendData(_ => json ??= LocalHubFrames.Message(data, group, fromUserId, null), starts),
+                _ => connection.TrySendData(sequenceId => LocalHubFrames.Message(data, group, fromUserId, sequenceId), starts),
             };
             if (!kept && Close(connection, "SlowClient: too many messages are waiting for this client.", WebSocketCloseStatus.PolicyViolation))
                 logger.LogWarning("Closed connection {ConnectionId}: its client fell too far behind", connection.Id);
         }
+        if (starts is null) return;
+        var all = starts.ToArray();
+        for (var from = FanOutSlice; from < all.Length; from += FanOutSlice)
+            ThreadPool.UnsafeQueueUserWorkItem(StartAll, new ArraySegment<(LocalHubTransport, Outbound)>(
+                all, from, Math.Min(FanOutSlice, all.Length - from)), preferLocal: false);
+        StartAll(new ArraySegment<(LocalHubTransport, Outbound)>(all, 0, Math.Min(FanOutSlice, all.Length)));
+    }
+
+    /// <summary>Sockets one thread starts in a fan-out.</summary>
+    const int FanOutSlice = 64;
+
+    static void StartAll(ArraySegment<(LocalHubTransport Socket, Outbound First)> slice)
+    {
+        foreach (var (socket, first) in slice) socket.Start(first);
     }
 
     LocalHubConnection[] Snapshot(Func<IEnumerable<LocalHubConnection>> select)
