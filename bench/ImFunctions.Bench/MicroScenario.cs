@@ -13,6 +13,7 @@ using FluentValidation;
 using Microsoft.Extensions.Logging.Abstractions;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Push;
+using ImFunctions.Core.Push.WebPubSub;
 
 namespace ImFunctions.Bench;
 
@@ -152,4 +153,11 @@ public class SendPathBenchmarks
 
     [Benchmark(Description = "message id from client_msg_id")]
     public string ClientMessageId() => Ids.ForClientMessage(message.ConversationId, a, "c-123456");
+
+    // On Azure every push call (two per 1:1 message) is signed for its own URL, as the SDK does; locally none is.
+    [Benchmark(Description = "Web PubSub REST token (per call)")]
+    public string RestToken() => WebPubSubTokens.ForRestRequest(restUri, restKey, DateTimeOffset.UnixEpoch.AddSeconds(1_700_000_000));
+
+    readonly Uri restUri = new($"https://bench.webpubsub.azure.com/api/hubs/im/users/{Ids.New()}/:send?api-version=2024-12-01");
+    readonly string restKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 }
