@@ -12,6 +12,9 @@ namespace ImFunctions.Core.Push.LocalHub;
 /// </summary>
 public sealed class LocalPushHub(LocalHubOptions options, TimeProvider clock, ILogger<LocalPushHub> logger)
 {
+    /// <summary>Sockets one thread starts in a fan-out (<see cref="Deliver"/>).</summary>
+    const int FanOutSlice = 64;
+
     readonly Lock gate = new();
     readonly Dictionary<string, LocalHubConnection> connections = new(StringComparer.Ordinal);
     readonly Dictionary<string, HashSet<LocalHubConnection>> byUser = new(StringComparer.Ordinal);
@@ -304,9 +307,6 @@ public sealed class LocalPushHub(LocalHubOptions options, TimeProvider clock, IL
                 all, from, Math.Min(FanOutSlice, all.Length - from)), preferLocal: false);
         StartAll(new ArraySegment<(LocalHubTransport, Outbound)>(all, 0, Math.Min(FanOutSlice, all.Length)));
     }
-
-    /// <summary>Sockets one thread starts in a fan-out.</summary>
-    const int FanOutSlice = 64;
 
     static void StartAll(ArraySegment<(LocalHubTransport Socket, Outbound First)> slice)
     {
