@@ -115,6 +115,8 @@ test("a group of three exchanges messages", async () => {
   await a.page.locator("#add-members").waitFor();
   await a.page.getByPlaceholder("Add: dave").fill(c.name);
   await a.page.getByRole("button", { name: "Add", exact: true }).click();
+  // Carol is a member once the group says so: a message sent before that is history she joined after.
+  await a.page.locator(".message.system", { hasText: c.name }).waitFor();
   await send(a, "Welcome to the group");
   for (const member of [b, c]) {
     await member.page.locator("#conversations button", { hasText: "Welcome to the group" }).click();
