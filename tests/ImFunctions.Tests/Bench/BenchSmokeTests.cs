@@ -30,8 +30,10 @@ public sealed class BenchSmokeTests
             var series = root.GetProperty("Load").EnumerateArray().ToDictionary(s => s.GetProperty("Name").GetString()!);
             // The peer too: a missing or broken ejabberd fails the run above, it does not drop out of the report quietly.
             Assert.That(series.Keys, Is.SupersetOf(new[] { "bare", "pairs", "hot", "ejabberd pairs (WAL/NORMAL)" }));
+            // Answered, counted by request rather than by rate: a smoke step's window is 0.7 s, and a cold peer on a busy
+            // machine can answer every request of it just after the window closes (seen: ejabberd, p50 740 ms).
             foreach (var (name, s) in series)
-                Assert.That(s.GetProperty("Steps").EnumerateArray().All(step => step.GetProperty("AchievedRate").GetDouble() > 0), Is.True,
+                Assert.That(s.GetProperty("Steps").EnumerateArray().All(step => step.GetProperty("Http").GetProperty("Count").GetInt32() > 0), Is.True,
                     $"{name} answered nothing:\n{output}");
             Assert.That(root.GetProperty("Sockets").EnumerateArray().Select(s => s.GetProperty("Failed").GetInt32()), Is.All.EqualTo(0));
             Assert.That(root.GetProperty("Reads").GetArrayLength(), Is.GreaterThan(0), output);
