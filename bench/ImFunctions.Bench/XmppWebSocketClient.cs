@@ -20,7 +20,9 @@ public sealed class XmppWebSocketClient : IAsyncDisposable
 
     /// <summary>
     /// Connects and logs in; a handshake that gets no answer is tried again on a new socket (twice at most): once in a
-    /// full run of 2026-12-01 one of 200 handshakes hung for its whole timeout and took the run down with it.
+    /// full run of 2026-12-01 one of 200 handshakes hung for its whole timeout and took the run down with it. So is a
+    /// SASL refusal, a second later: the accounts were registered just before, and ejabberd answers "not-authorized"
+    /// when its SQL lookup of the password fails, which a smoke run beside two busy cores saw once.
     /// </summary>
     public static async Task<XmppWebSocketClient> ConnectAsync(Uri endpoint, string domain, string user, string password,
         Action<string, long> onMessage, CancellationToken ct = default)
@@ -34,8 +36,14 @@ public sealed class XmppWebSocketClient : IAsyncDisposable
             catch (Exception e) when (attempt < 3 && !ct.IsCancellationRequested && e is OperationCanceledException or WebSocketException or IOException)
             {
             }
+            catch (SaslRefusedException) when (attempt < 3 && !ct.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
         }
     }
+
+    sealed class SaslRefusedException(string message) : InvalidOperationException(message);
 
     static async Task<XmppWebSocketClient> ConnectOnceAsync(Uri endpoint, string domain, string user, string password,
         Action<string, long> onMessage, CancellationToken ct)
@@ -92,6 +100,8 @@ public sealed class XmppWebSocketClient : IAsyncDisposable
         {
             if (!await ReceiveAsync(ct)) throw new IOException($"XMPP: the server closed the socket while we waited for {what}");
             var frame = Encoding.UTF8.GetString(buffer, 0, length);
+            if (frame.StartsWith("<failure", StringComparison.Ordinal) && frame.Contains("urn:ietf:params:xml:ns:xmpp-sasl"))
+                throw new SaslRefusedException($"XMPP: {frame} while we waited for {what}");
             if (frame.StartsWith("<failure", StringComparison.Ordinal) || frame.Contains("<stream:error") || frame.StartsWith("<close", StringComparison.Ordinal))
                 throw new InvalidOperationException($"XMPP: {frame} while we waited for {what}");
             if (wanted(frame)) return frame;
