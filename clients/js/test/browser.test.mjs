@@ -37,12 +37,19 @@ async function signIn(who) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
+  // What the page says, for a failure's explanation (explained): its console, its errors, failed requests.
+  const log = [];
+  const at = () => new Date().toISOString().slice(11, 23);
+  page.on("console", (m) => log.push(`${at()} console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => log.push(`${at()} error: ${e.message}`));
+  page.on("response", (r) => { if (r.status() >= 400) log.push(`${at()} ${r.status()} ${r.url()}`); });
+  page.on("requestfailed", (r) => log.push(`${at()} failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
   const name = nameFor(who);
   await page.goto(app.baseUrl + "/");
   await page.getByLabel("Your name").fill(name);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator('#status[data-state="online"]').waitFor();
-  return { context, page, name };
+  return { context, page, name, log };
 }
 
 async function openChatWith(user, peerName) {
@@ -115,20 +122,37 @@ test("a group of three exchanges messages", async () => {
   await a.page.locator("#add-members").waitFor();
   await a.page.getByPlaceholder("Add: dave").fill(c.name);
   await a.page.getByRole("button", { name: "Add", exact: true }).click();
-  // Carol is a member once the group says so: a message sent before that is history she joined after.
-  await a.page.locator(".message.system", { hasText: c.name }).waitFor();
-  await send(a, "Welcome to the group");
-  for (const member of [b, c]) {
-    await member.page.locator("#conversations button", { hasText: "Welcome to the group" }).click();
-    await member.page.locator(".message .text", { hasText: "Welcome to the group" }).waitFor();
-  }
-  await send(b, "Thanks from Bob");
-  await send(c, "Thanks from Carol");
-  for (const text of ["Thanks from Bob", "Thanks from Carol"]) await a.page.locator(".message .text", { hasText: text }).waitFor();
-  await c.page.locator(".message .text", { hasText: "Thanks from Bob" }).waitFor();
+  await explained([a, b, c], "group", async () => {
+    // Carol is a member once the add has answered (the web chat then clears the field; on an error it keeps it and
+    // says why): a message sent before that is history she joined after.
+    await a.page.waitForFunction(() => document.querySelector("#add-members-names").value === "" || document.querySelector("#room-error").textContent);
+    assert.equal(await a.page.locator("#room-error").textContent(), "", "adding Carol failed");
+    await send(a, "Welcome to the group");
+    for (const member of [b, c]) {
+      await member.page.locator("#conversations button", { hasText: "Welcome to the group" }).click();
+      await member.page.locator(".message .text", { hasText: "Welcome to the group" }).waitFor();
+    }
+    await send(b, "Thanks from Bob");
+    await send(c, "Thanks from Carol");
+    for (const text of ["Thanks from Bob", "Thanks from Carol"]) await a.page.locator(".message .text", { hasText: text }).waitFor();
+    await c.page.locator(".message .text", { hasText: "Thanks from Bob" }).waitFor();
+  });
   await a.page.screenshot({ path: path.join(screenshots, "group.png") });
   for (const user of [a, b, c]) await user.context.close();
 });
+
+/** Runs steps; when one fails, saves each user's screen and prints what their page logged, then fails the same way. */
+async function explained(users, name, steps) {
+  try {
+    await steps();
+  } catch (error) {
+    for (const user of users) {
+      await user.page.screenshot({ path: path.join(screenshots, `failed-${name}-${user.name}.png`) }).catch(() => {});
+      console.error(`${user.name}'s page (screenshot failed-${name}-${user.name}.png):\n  ${user.log.join("\n  ") || "(nothing logged)"}`);
+    }
+    throw error;
+  }
+}
 
 test("B goes offline while A sends three messages; back online B sees all three once, in order", async () => {
   const { a, b } = await pair();
