@@ -44,6 +44,13 @@ async function signIn(who) {
   page.on("pageerror", (e) => log.push(`${at()} error: ${e.message}`));
   page.on("response", (r) => { if (r.status() >= 400) log.push(`${at()} ${r.status()} ${r.url()}`); });
   page.on("requestfailed", (r) => log.push(`${at()} failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+  // And what its push socket received and sent, to tell a push the server never sent from one the page did not show.
+  page.on("websocket", (ws) => {
+    log.push(`${at()} socket opened`);
+    ws.on("framereceived", (f) => log.push(`${at()} socket in: ${String(f.payload).slice(0, 300)}`));
+    ws.on("framesent", (f) => log.push(`${at()} socket out: ${String(f.payload).slice(0, 120)}`));
+    ws.on("close", () => log.push(`${at()} socket closed`));
+  });
   const name = nameFor(who);
   await page.goto(app.baseUrl + "/");
   await page.getByLabel("Your name").fill(name);
