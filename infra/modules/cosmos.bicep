@@ -45,7 +45,8 @@ var containers containerSpec[] = [
     name: 'conversations'
     partitionKey: '/user_id'
     // list_key = update_time and id in one string: the filtered list's keyset order (one ORDER BY property).
-    indexedPaths: ['/user_id/?', '/update_time/?', '/type/?', '/list_key/?']
+    // unread_count: the badge and the unread filter read only the rows with something unread.
+    indexedPaths: ['/user_id/?', '/update_time/?', '/type/?', '/list_key/?', '/unread_count/?']
     uniqueKeys: []
   }
   {

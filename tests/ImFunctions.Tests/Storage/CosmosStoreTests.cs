@@ -119,6 +119,45 @@ public sealed class CosmosStoreTests
         }
     }
 
+    [Test]
+    public async Task The_unread_rows_are_selected_by_a_field_every_row_document_carries_and_the_index_holds()
+    {
+        var store = await factory.CreateAsync(pageSize: null);
+        var user = Ids.New();
+        ConversationRow Row(string id, long lastSeq, long readSeq, bool marked = false) => new()
+        {
+            Id = id, UserId = user, Type = ConversationTypes.Single, UpdateTime = 1000 + lastSeq, LastSeq = lastSeq, ReadSeq = readSeq,
+            MarkedUnread = marked,
+        };
+        foreach (var row in new[] { Row("read", 4, 4), Row("behind", 7, 2), Row("marked", 3, 3, marked: true), Row("marked-behind", 9, 1, marked: true) })
+            await store.UpdateConversationAsync(user, row.Id, null, _ => row, default);
+        // A read moves a row out of the unread ones: the field is rewritten with the row.
+        await store.UpdateConversationAsync(user, "behind", null, row => row! with { ReadSeq = 7 }, default);
+
+        var options = await factory.OptionsAsync();
+        using var client = options.CreateClient();
+        var documents = client.GetContainer(options.Database, "conversations").GetItemQueryIterator<JsonElement>(
+            new Microsoft.Azure.Cosmos.QueryDefinition("SELECT * FROM c WHERE c.user_id = @pk").WithParameter("@pk", user));
+        var stored = new Dictionary<string, long>();
+        while (documents.HasMoreResults)
+            foreach (var document in await documents.ReadNextAsync())
+            {
+                var (last, read) = (document.GetProperty("last_seq").GetInt64(), document.GetProperty("read_seq").GetInt64());
+                var marked = document.GetProperty("marked_unread").GetBoolean();
+                Assert.That(document.GetProperty("unread_count").GetInt64(), Is.EqualTo(Math.Max(marked ? 1 : 0, last - read)));
+                stored[document.GetProperty("id").GetString()!] = document.GetProperty("unread_count").GetInt64();
+            }
+        Assert.That(stored, Is.EquivalentTo(new Dictionary<string, long> { ["read"] = 0, ["behind"] = 0, ["marked"] = 1, ["marked-behind"] = 8 }));
+
+        var unread = await ((IConversationListStore)store).ListUnreadAsync(user, null, 10, default);
+        Assert.That(unread.Select(r => (r.ConversationId, r.UnreadCount)), Is.EqualTo(new[] { ("marked-behind", 8L), ("marked", 1L) }));
+
+        // The condition names one field, and the container indexes it (else Cosmos loads every row of the user to test it).
+        var field = Regex.Match(CosmosImStore.UnreadCondition, @"^c\.(\w+) > 0$").Groups[1].Value;
+        var indexed = CosmosImStore.Schema().Single(c => c.Id == "conversations").IndexingPolicy.IncludedPaths.Select(p => p.Path);
+        Assert.That(indexed, Does.Contain($"/{field}/?"));
+    }
+
     /// <summary>The container list of infra/modules/cosmos.bicep: name → (partition key, indexed paths, unique keys, default TTL).</summary>
     static Dictionary<string, (string PartitionKey, string[] Indexed, string[] UniqueKeys, int? DefaultTtl)> BicepContainers()
     {

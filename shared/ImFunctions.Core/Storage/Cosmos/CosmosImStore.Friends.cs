@@ -73,7 +73,7 @@ public sealed partial class CosmosImStore : IFriendStore, IConversationListStore
         if (query.ExcludeMuted) sql.Append(" AND (NOT IS_DEFINED(c.mute) OR c.mute = false)");
         if (query.Pinned is { } pinned) sql.Append(pinned ? " AND c.pinned = true" : " AND (NOT IS_DEFINED(c.pinned) OR c.pinned = false)");
         var filter = query.Filter;
-        if (filter.HasFlag(ConversationFilter.Unread)) sql.Append(" AND (c.last_seq > c.read_seq OR c.marked_unread = true)");
+        if (filter.HasFlag(ConversationFilter.Unread)) sql.Append(" AND " + UnreadCondition);
         if (filter.HasFlag(ConversationFilter.Single)) sql.Append($" AND c.type = {ConversationTypes.Single}");
         if (filter.HasFlag(ConversationFilter.Group)) sql.Append($" AND c.type = {ConversationTypes.Group}");
         if (filter.HasFlag(ConversationFilter.Starred)) sql.Append(" AND c.is_star = true");
@@ -88,14 +88,21 @@ public sealed partial class CosmosImStore : IFriendStore, IConversationListStore
     public async Task<IReadOnlyList<UnreadRow>> ListUnreadAsync(string userId, string? after, int limit, CancellationToken ct)
     {
         var rows = await QueryAsync<UnreadFields>(conversations, userId, limit,
-            "SELECT c.id, c.list_key, c.last_seq, c.read_seq, c.marked_unread FROM c WHERE c.user_id = @pk" +
+            "SELECT c.id, c.list_key, c.unread_count FROM c WHERE c.user_id = @pk AND " + UnreadCondition +
             (after is null ? "" : " AND c.list_key < @after") +
             " AND (NOT IS_DEFINED(c.hidden) OR c.hidden = false) AND (NOT IS_DEFINED(c.mute) OR c.mute = false)" +
-            " AND (c.last_seq > c.read_seq OR c.marked_unread = true) ORDER BY c.list_key DESC OFFSET 0 LIMIT @limit", ct,
+            " ORDER BY c.list_key DESC OFFSET 0 LIMIT @limit", ct,
             ("@after", after), ("@limit", limit));
-        return rows.Select(r => new UnreadRow(r.Id, Math.Max(r.MarkedUnread == true ? 1 : 0, r.LastSeq - r.ReadSeq), r.ListKey)).ToList();
+        return rows.Select(r => new UnreadRow(r.Id, r.UnreadCount, r.ListKey)).ToList();
     }
 
-    /// <summary>The projection getUnreadCount reads: a few numbers per row instead of the row.</summary>
-    sealed record UnreadFields(string Id, string ListKey, long LastSeq, long ReadSeq, bool? MarkedUnread);
+    /// <summary>
+    /// A row with something unread. Every row document carries its <see cref="ConversationRow.UnreadCount"/> (written
+    /// with the row, since the first version), and <c>/unread_count/?</c> is indexed: the badge and the unread filter
+    /// read the unread rows, not all of a user's rows, as comparing two fields of each row would.
+    /// </summary>
+    internal const string UnreadCondition = "c.unread_count > 0";
+
+    /// <summary>The projection getUnreadCount reads: a few fields per row instead of the row.</summary>
+    sealed record UnreadFields(string Id, string ListKey, long UnreadCount);
 }

@@ -46,7 +46,7 @@ public sealed partial class CosmosImStore : IImStore, IDisposable
     {
         yield return Define("users", "/id", []);
         yield return Define("extUids", "/id", []);
-        yield return Define("conversations", "/user_id", ["/user_id/?", "/update_time/?", "/type/?", "/list_key/?"]);
+        yield return Define("conversations", "/user_id", ["/user_id/?", "/update_time/?", "/type/?", "/list_key/?", "/unread_count/?"]);
         var messages = Define("messages", "/conversation_id", ["/conversation_id/?", "/seq/?", "/update_time/?"]);
         messages.UniqueKeyPolicy.UniqueKeys.Add(new UniqueKey { Paths = { "/seq" } });
         messages.DefaultTimeToLive = -1;   // TTL on, no default: only items that carry a ttl ever expire
