@@ -143,9 +143,9 @@ public sealed class CosmosStoreTests
             foreach (var document in await documents.ReadNextAsync())
             {
                 var (last, read) = (document.GetProperty("last_seq").GetInt64(), document.GetProperty("read_seq").GetInt64());
-                var marked = document.GetProperty("marked_unread").GetBoolean();
-                Assert.That(document.GetProperty("unread_count").GetInt64(), Is.EqualTo(Math.Max(marked ? 1 : 0, last - read)));
-                stored[document.GetProperty("id").GetString()!] = document.GetProperty("unread_count").GetInt64();
+                var (marked, unreadCount) = (document.GetProperty("marked_unread").GetBoolean(), document.GetProperty("unread_count").GetInt64());
+                Assert.That(unreadCount, Is.EqualTo(Math.Max(marked ? 1 : 0, last - read)));
+                stored[document.GetProperty("id").GetString()!] = unreadCount;
             }
         Assert.That(stored, Is.EquivalentTo(new Dictionary<string, long> { ["read"] = 0, ["behind"] = 0, ["marked"] = 1, ["marked-behind"] = 8 }));
 
