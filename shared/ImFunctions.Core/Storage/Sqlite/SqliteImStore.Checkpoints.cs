@@ -8,23 +8,32 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// the writer, while every queued write waits. The writer is one at a time and caps the send rate: in a profile of its
 /// thread at 2,000 msg/s the checkpoint was about a quarter of its time (docs/benchmarks.md). Here a loop on a
 /// connection of its own runs a PASSIVE checkpoint every <see cref="CheckpointInterval"/> when something was committed;
-/// PASSIVE waits for no lock, so the writer and the readers go on meanwhile. SQLite starts the WAL over only at a
-/// commit that finds all of it copied, which under steady writes never happens beside them (the writer has committed
-/// again before the loop's copy and syncs are done); so the WAL grows until the writer's own automatic checkpoint at
-/// <see cref="FallbackCheckpointPages"/>, after which it starts over. That one runs in a commit: it copies what the
-/// loop has not yet and syncs the WAL and the file, and every queued write waits for it. Starting a single WAL over
-/// always costs such a pause, since the file must hold everything first, so the backstop is set large (~400 MB of WAL)
-/// to make it rare: at 10,000 pages it came about once a second at 620 msg/s and was most of the send tail
-/// (docs/benchmarks.md, *The writer's backstop checkpoint*). It also bounds the WAL if the loop falls behind or fails.
-/// Under sustained load the -wal file therefore grows to about that size and is reused. A checkpoint changes no
-/// durability: it copies only committed pages, and under synchronous=FULL or NORMAL it syncs the WAL before and the
-/// database file after.
+/// PASSIVE waits for no lock, so the writer and the readers go on meanwhile.
+/// <para>
+/// SQLite starts the WAL over only at a commit that finds all of it copied, which under steady writes never happens
+/// beside them: the writer has committed again before the loop's copy and syncs are done. So once the WAL is past
+/// <see cref="WalRestartPages"/> the loop asks the writer to checkpoint once between two batches, right after the
+/// loop's own checkpoint, when what is left to copy is the little committed since; the writer's next commit then
+/// starts the WAL over. That pause cannot be avoided (the file must hold everything, synced, before the WAL is
+/// reused) but it is the shortest one: it syncs the pages of a few tens of milliseconds of writes, where SQLite's own
+/// automatic checkpoint came at any moment inside a commit and copied up to a whole interval's (docs/benchmarks.md,
+/// *Starting the WAL over*). That automatic checkpoint stays, at <see cref="FallbackCheckpointPages"/>, as the
+/// backstop if the loop falls behind or fails. A restart pauses the writer whatever the WAL's size, so it is kept
+/// rare: under sustained load the -wal file grows to about <see cref="WalRestartPages"/> pages and is reused.
+/// </para>
+/// A checkpoint changes no durability: it copies only committed pages, and under synchronous=FULL or NORMAL it syncs
+/// the WAL before and the database file after.
 /// </summary>
 public sealed partial class SqliteImStore
 {
     static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
-    /// <summary>The writer's own automatic checkpoint (~400 MB of WAL), which starts the WAL over: rare, as it stalls it.</summary>
+    /// <summary>The writer's own automatic checkpoint (~400 MB of WAL): the backstop, should the loop not start the WAL over.</summary>
     const int FallbackCheckpointPages = 100_000;
+
+    /// <summary>The WAL's length (pages, ~320 MB) past which the writer is asked to start it over.</summary>
+    internal int WalRestartPages { get; init; } = 80_000;
+    /// <summary>Set by the loop, cleared by the writer once it tried (a reader still in the WAL can make it wait a tick).</summary>
+    bool walRestartWanted;
 
     readonly CancellationTokenSource checkpointStop = new();
     Task? checkpointLoop;
@@ -48,7 +57,7 @@ public sealed partial class SqliteImStore
                 try
                 {
                     connection ??= await OpenAsync(stop);
-                    await ExecuteAsync(connection, "PRAGMA wal_checkpoint(PASSIVE)", stop);
+                    if (await CheckpointAsync(connection, stop) >= WalRestartPages) Volatile.Write(ref walRestartWanted, true);
                     checkpointedAt = committed;
                     Interlocked.Increment(ref checkpoints);
                 }
@@ -65,5 +74,32 @@ public sealed partial class SqliteImStore
         {
             connection?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// On the writer, between two batches, when the loop asked: copies what the loop's last checkpoint left, so that the
+    /// next commit starts the WAL over. The writer holds no transaction here and no other connection writes, so only a
+    /// reader still on an older snapshot can keep frames back; then the loop asks again next tick.
+    /// </summary>
+    async Task StartWalOverIfAskedAsync()
+    {
+        if (!Volatile.Read(ref walRestartWanted) || writer is not { } connection) return;
+        Volatile.Write(ref walRestartWanted, false);
+        try
+        {
+            await CheckpointAsync(connection, CancellationToken.None);
+        }
+        catch (SqliteException)
+        {
+            // The next batch finds out whether the connection still works; the backstop bounds the WAL meanwhile.
+        }
+    }
+
+    /// <summary>A PASSIVE checkpoint; the WAL's length in pages (its second column; -1 when another checkpoint was running).</summary>
+    async Task<long> CheckpointAsync(SqliteConnection connection, CancellationToken ct)
+    {
+        await using var command = Command(connection, "PRAGMA wal_checkpoint(PASSIVE)");
+        await using var result = await command.ExecuteReaderAsync(ct);
+        return await result.ReadAsync(ct) ? result.GetInt64(1) : 0;
     }
 }

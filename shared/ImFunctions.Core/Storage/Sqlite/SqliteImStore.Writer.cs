@@ -101,6 +101,7 @@ public sealed partial class SqliteImStore : IDisposable
                 if (write.TryStart()) batch.Add(write);   // one cancelled while it waited has been answered already
             if (batch.Count > 0) await CommitAsync(batch);
             batch.Clear();
+            await StartWalOverIfAskedAsync();
         }
     }
 
