@@ -367,13 +367,6 @@ public sealed class SqliteGroupCommitTests
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[12..]);
     }
 
-    static async Task<int> Execute(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteNonQueryAsync();
-    }
-
     long CountUsersInFileAlone()
     {
         var copy = Path.Combine(directory, "copy-" + Guid.NewGuid().ToString("N") + ".db");
