@@ -56,6 +56,8 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
         IReadOnlyList<string> userIds, IReadOnlyList<string> adminUids, CancellationToken ct)
     {
         var wanted = userIds.Concat(adminUids).Where(u => u != me.Id || groupId is not null).Distinct().ToList();
+        // An add that names nobody would only announce an empty join-group.
+        if (groupId is not null && wanted.Count == 0) return AddError("user_ids: name at least one user to add");
         if (wanted.Count > MaxAddPerCall) return AddError($"at most {MaxAddPerCall} users per call");
         if (userIds.Intersect(adminUids).Any()) return AddError("user_ids and admin_uids must not share ids");
         var found = await users.GetManyAsync(wanted, ct);

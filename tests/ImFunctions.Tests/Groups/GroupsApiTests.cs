@@ -65,7 +65,9 @@ public sealed class GroupsApiTests
         var users = await UsersAsync(4);
         var (owner, member, fresh, another) = (users[0], users[1], users[2], users[3]);
         var groupId = await owner.CreateGroupAsync(member);
+        var history = await owner.HistoryAsync(groupId);
 
+        (await owner.PostAsync("chooseUserIntoGroup", new { group_id = groupId, user_ids = Array.Empty<string>() })).AssertError(400, "2000");
         (await owner.PostAsync("chooseUserIntoGroup", new { group_id = groupId, user_ids = new[] { fresh.Uid, member.Uid } })).AssertError(400, "2000");
         (await owner.PostAsync("chooseUserIntoGroup", new { group_id = groupId, user_ids = new[] { fresh.Uid, "0123456789abcdef01234567" } })).AssertError(400, "2000");
         (await owner.PostAsync("chooseUserIntoGroup", new { group_id = groupId, user_ids = Enumerable.Range(0, 500).Select(i => $"u{i}").ToArray() }))
@@ -75,6 +77,7 @@ public sealed class GroupsApiTests
 
         Assert.That(await owner.MemberIdsAsync(groupId), Is.EqualTo(GroupTestKit.Sorted(owner, member)));
         Assert.That((await owner.InfoAsync(groupId)).GetProperty("member_count").GetInt32(), Is.EqualTo(2));
+        Assert.That(await owner.HistoryAsync(groupId), Has.Length.EqualTo(history.Length), "no join-group announced");
         (await owner.PostAsync("chooseUserIntoGroup", new { group_id = groupId, user_ids = new[] { fresh.Uid, another.Uid } })).AssertOk();
         Assert.That((await owner.InfoAsync(groupId)).GetProperty("member_count").GetInt32(), Is.EqualTo(4));
     }
