@@ -123,6 +123,7 @@ const titleOf = (row: Conversation) => row.type === 2
 // ---- a room ---------------------------------------------------------------------------------------------------
 async function openRoom(next: Room) {
   room = next;
+  $("messages").setAttribute("aria-busy", "true");   // its history is loading: not to be read out message by message
   replyTo = undefined;
   $("replying").hidden = true;
   shown.clear();
@@ -131,17 +132,22 @@ async function openRoom(next: Room) {
   $("room-title").textContent = next.title;
   $("add-members").hidden = !next.group_id;
   $("room-error").textContent = "";
-  if (next.conversation_id) {
-    const page = await client.history(next.conversation_id);
-    for (const m of page.reverse()) showMessage(m);
-    $("older").hidden = page.length < 30;
-    const last = page.at(-1);
-    if (last) await markRead(next.conversation_id, last.seq);
-  } else {
-    $("older").hidden = true;
-  }
-  await refreshConversations();
+  // Now, not once the history is in: focus moved later would pull the caret out of a field the user went on to type in.
   ($("text") as HTMLInputElement).focus();
+  try {
+    if (next.conversation_id) {
+      const page = await client.history(next.conversation_id);
+      for (const m of page.reverse()) showMessage(m);
+      $("older").hidden = page.length < 30;
+      const last = page.at(-1);
+      if (last) await markRead(next.conversation_id, last.seq);
+    } else {
+      $("older").hidden = true;
+    }
+    await refreshConversations();
+  } finally {
+    $("messages").setAttribute("aria-busy", "false");
+  }
 }
 
 $("older").addEventListener("click", async () => {

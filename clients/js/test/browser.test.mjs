@@ -124,10 +124,21 @@ test("A revokes a message and it disappears from B's screen", async () => {
 
 test("a group of three exchanges messages", async () => {
   const a = await signIn("alice"), b = await signIn("bob"), c = await signIn("carol");
+  // The new group's history is held back while Alice types Carol's name: its arrival must not pull her caret away
+  // (it once did, and her name went into the message box while an empty add was sent).
+  let releaseHistory;
+  const historyHeld = new Promise((resolve) => (releaseHistory = resolve));
+  await a.page.route("**/api/getMsgList", async (route) => { await historyHeld; await route.continue(); });
   await a.page.getByPlaceholder("Group with: bob, carol").fill(b.name);
   await a.page.getByRole("button", { name: "Group", exact: true }).click();
   await a.page.locator("#add-members").waitFor();
-  await a.page.getByPlaceholder("Add: dave").fill(c.name);
+  const adding = a.page.getByPlaceholder("Add: dave");
+  await adding.fill(c.name);
+  releaseHistory();
+  await a.page.locator('#messages[aria-busy="false"]').waitFor({ state: "attached" });
+  await a.page.unroute("**/api/getMsgList");
+  assert.equal(await a.page.evaluate(() => document.activeElement?.id), "add-members-names", "the caret stayed where Alice typed");
+  assert.equal(await adding.inputValue(), c.name);
   await a.page.getByRole("button", { name: "Add", exact: true }).click();
   await explained([a, b, c], "group", async () => {
     // Carol is a member once the add has answered (the web chat then clears the field; on an error it keeps it and
