@@ -83,6 +83,25 @@ public static class LoadScenarios
         return await rig.ClimbAsync(new LoadSeries(name, description, []), connections);
     }
 
+    /// <summary>The label of a step run at a peer's peak rate, off our ladder (<see cref="MatchPeerRateAsync"/>).</summary>
+    public const string AtPeerPeak = "at-peer-peak";
+
+    /// <summary>
+    /// CPU per message is compared at a rate both series held. When the peer held none of our ladder's rates (ejabberd
+    /// fsyncing every commit steps down below our first rate), our series gets one more step at the peer's highest
+    /// held rate, in a fresh app warmed up as the ladder's was; otherwise nothing runs.
+    /// </summary>
+    public static async Task MatchPeerRateAsync(Bench bench, LoadSeries ours, LoadSeries peer, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        if (bench.Options.Smoke || Reporting.CommonStep(ours, peer).Ours is not null) return;
+        if (peer.Steps.Where(s => s.Holds && s.Label != "half-peak").MaxBy(s => s.OfferedRate) is not { } top) return;
+        await using var rig = await SendRig.StartAsync(bench, ours.Name + "-at-peer", bench.Options.Pairs, hot: false, settings);
+        await rig.StepAsync("warm-up", bench.Options.Rates[0], bench.Options.Connections, bench.Options.ProcessWarmup);
+        var step = await rig.StepAsync(AtPeerPeak, top.OfferedRate, bench.Options.Connections);
+        ours.Steps.Add(step);
+        bench.Print(ours.Name, step);
+    }
+
     /// <summary>Half of a peak, rounded to tens: the rate latency targets are judged at.</summary>
     public static double HalfOf(double peak) => Math.Max(10, Math.Round(peak / 2 / 10) * 10);
 

@@ -57,10 +57,19 @@ public static class BenchProgram
                 case "limit": bench.Report.Load.Add(await LoadScenarios.BareAsync(bench)); break;
                 case "send":
                     // Ours and the peer interleaved, each durability next to its match, so the ratios come from one stretch of time.
-                    bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench));
-                    if (!bench.Options.Smoke) bench.Report.Load.Add(await EjabberdScenario.PairsAsync(bench, EjabberdDurability.Stock));
-                    bench.Report.Load.Add(await LoadScenarios.PairsNormalAsync(bench));
-                    bench.Report.Load.Add(await EjabberdScenario.PairsAsync(bench, EjabberdDurability.WalNormal));
+                    var full = await LoadScenarios.PairsAsync(bench);
+                    bench.Report.Load.Add(full);
+                    if (!bench.Options.Smoke)
+                    {
+                        var stock = await EjabberdScenario.PairsAsync(bench, EjabberdDurability.Stock);
+                        bench.Report.Load.Add(stock);
+                        await LoadScenarios.MatchPeerRateAsync(bench, full, stock);
+                    }
+                    var normal = await LoadScenarios.PairsNormalAsync(bench);
+                    bench.Report.Load.Add(normal);
+                    var wal = await EjabberdScenario.PairsAsync(bench, EjabberdDurability.WalNormal);
+                    bench.Report.Load.Add(wal);
+                    await LoadScenarios.MatchPeerRateAsync(bench, normal, wal, LoadScenarios.NormalDurability);
                     bench.Report.Load.Add(await LoadScenarios.HotAsync(bench));
                     break;
                 case "pairs": bench.Report.Load.Add(await LoadScenarios.PairsAsync(bench)); break;

@@ -108,7 +108,7 @@ public static class Reporting
     }
 
     /// <summary>The highest offered rate both series held (the CPU comparison is at equal load), or nulls.</summary>
-    static (LoadStep? Ours, LoadStep? Peer) CommonStep(LoadSeries ours, LoadSeries peer)
+    internal static (LoadStep? Ours, LoadStep? Peer) CommonStep(LoadSeries ours, LoadSeries peer)
     {
         var held = peer.Steps.Where(s => s.Holds && s.Label != "half-peak").ToDictionary(s => s.OfferedRate);
         var step = ours.Steps.Where(s => s.Holds && s.Label != "half-peak" && held.ContainsKey(s.OfferedRate)).MaxBy(s => s.OfferedRate);
@@ -178,7 +178,12 @@ public static class Reporting
             md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", push ? 13 : 9)));
             foreach (var s in series.Steps)
             {
-                var offered = (s.Label == "half-peak" ? $"{s.OfferedRate:N0} (½ peak)" : $"{s.OfferedRate:N0}") + (s.Holds ? "" : " ✗");
+                var offered = s.Label switch
+                {
+                    "half-peak" => $"{s.OfferedRate:N0} (½ peak)",
+                    LoadScenarios.AtPeerPeak => $"{s.OfferedRate:N0} (the peer's peak, a fresh app)",
+                    _ => $"{s.OfferedRate:N0}",
+                } + (s.Holds ? "" : " ✗");
                 md.Append($"| {offered} | {s.AchievedRate:N0} | ");
                 if (push) md.Append($"{s.DeliveredRate:N0} | ");
                 md.Append($"{s.Errors}{(s.ErrorSample is { } e ? $" ({Escape(e[..Math.Min(60, e.Length)])})" : "")} | ");
