@@ -21,8 +21,15 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// backstop if the loop falls behind or fails. A restart pauses the writer whatever the WAL's size, so it is kept
 /// rare: under sustained load the -wal file grows to about <see cref="WalRestartPages"/> pages and is reused.
 /// </para>
+/// <para>
+/// SQLite syncs the database file only after a checkpoint that copied the whole WAL. Under steady reads most of the
+/// loop's copy only part of it (a reader's snapshot holds the rest back), and the pages they wrote stayed dirty until
+/// the writer's restart checkpoint synced them all at once, with every send waiting behind it: after a minute at the
+/// peak, 100–180 ms every few seconds (docs/benchmarks.md, *Syncing the database file beside the writer*). So the loop
+/// syncs the file itself after a partial copy, off the writer, and the restart's sync is left with a tick's pages.
+/// </para>
 /// A checkpoint changes no durability: it copies only committed pages, and under synchronous=FULL or NORMAL it syncs
-/// the WAL before and the database file after.
+/// the WAL before and the database file after (SQLite after a whole copy, the loop after a partial one).
 /// </summary>
 public sealed partial class SqliteImStore
 {
@@ -42,6 +49,10 @@ public sealed partial class SqliteImStore
     internal long Checkpoints => Interlocked.Read(ref checkpoints);
     long checkpoints;
 
+    /// <summary>Times the loop synced the database file after a checkpoint that copied only part of the WAL.</summary>
+    internal long DatabaseSyncs => Interlocked.Read(ref databaseSyncs);
+    long databaseSyncs;
+
     async Task CheckpointLoopAsync()
     {
         var stop = checkpointStop.Token;
@@ -57,11 +68,17 @@ public sealed partial class SqliteImStore
                 try
                 {
                     connection ??= await OpenAsync(stop);
-                    if (await CheckpointAsync(connection, stop) >= WalRestartPages) Volatile.Write(ref walRestartWanted, true);
+                    var (log, copied) = await CheckpointAsync(connection, stop);
+                    if (log >= WalRestartPages) Volatile.Write(ref walRestartWanted, true);
+                    if (copied > 0 && copied < log)
+                    {
+                        SyncDatabaseFile(options.Path);
+                        Interlocked.Increment(ref databaseSyncs);
+                    }
                     checkpointedAt = committed;
                     Interlocked.Increment(ref checkpoints);
                 }
-                catch (SqliteException)
+                catch (Exception e) when (e is SqliteException or IOException)
                 {
                     // The next tick tries again on a new connection; the writer's backstop bounds the WAL meanwhile.
                     connection?.Dispose();
@@ -75,6 +92,25 @@ public sealed partial class SqliteImStore
             connection?.Dispose();
         }
     }
+
+    /// <summary>
+    /// Syncs the database file through a handle of its own, one per file for the life of the process and never closed:
+    /// closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's included, and another
+    /// process (the sqlite3 shell, say) could then take the file over while we use it. SQLite keeps its own descriptors
+    /// open for the same reason.
+    /// </summary>
+    static void SyncDatabaseFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        lock (SyncHandles)
+        {
+            if (!SyncHandles.TryGetValue(full, out var handle))
+                SyncHandles[full] = handle = new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            handle.Flush(flushToDisk: true);
+        }
+    }
+
+    static readonly Dictionary<string, FileStream> SyncHandles = [];
 
     /// <summary>
     /// On the writer, between two batches, when the loop asked: copies what the loop's last checkpoint left, so that the
@@ -95,11 +131,14 @@ public sealed partial class SqliteImStore
         }
     }
 
-    /// <summary>A PASSIVE checkpoint; the WAL's length in pages (its second column; -1 when another checkpoint was running).</summary>
-    async Task<long> CheckpointAsync(SqliteConnection connection, CancellationToken ct)
+    /// <summary>
+    /// A PASSIVE checkpoint: the WAL's length in pages and how many of them are now in the database file (the pragma's
+    /// second and third columns; -1 and -1 when another checkpoint was running).
+    /// </summary>
+    async Task<(long Log, long Copied)> CheckpointAsync(SqliteConnection connection, CancellationToken ct)
     {
         await using var command = Command(connection, "PRAGMA wal_checkpoint(PASSIVE)");
         await using var result = await command.ExecuteReaderAsync(ct);
-        return await result.ReadAsync(ct) ? result.GetInt64(1) : 0;
+        return await result.ReadAsync(ct) ? (result.GetInt64(1), result.GetInt64(2)) : (0, 0);
     }
 }
