@@ -94,7 +94,7 @@ public static class LoadScenarios
     public static async Task MatchPeerRateAsync(Bench bench, LoadSeries ours, LoadSeries peer, IReadOnlyDictionary<string, string>? settings = null)
     {
         if (bench.Options.Smoke || Reporting.CommonStep(ours, peer).Ours is not null) return;
-        if (peer.Steps.Where(s => s.Holds && s.Label != "half-peak").MaxBy(s => s.OfferedRate) is not { } top) return;
+        if (peer.Held.MaxBy(s => s.OfferedRate) is not { } top) return;
         await using var rig = await SendRig.StartAsync(bench, ours.Name + "-at-peer", bench.Options.Pairs, hot: false, settings);
         await rig.StepAsync("warm-up", bench.Options.Rates[0], bench.Options.Connections, bench.Options.ProcessWarmup);
         var step = await rig.StepAsync(AtPeerPeak, top.OfferedRate, bench.Options.Connections);

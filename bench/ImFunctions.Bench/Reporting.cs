@@ -110,8 +110,8 @@ public static class Reporting
     /// <summary>The highest offered rate both series held (the CPU comparison is at equal load), or nulls.</summary>
     internal static (LoadStep? Ours, LoadStep? Peer) CommonStep(LoadSeries ours, LoadSeries peer)
     {
-        var held = peer.Steps.Where(s => s.Holds && s.Label != "half-peak").ToDictionary(s => s.OfferedRate);
-        var step = ours.Steps.Where(s => s.Holds && s.Label != "half-peak" && held.ContainsKey(s.OfferedRate)).MaxBy(s => s.OfferedRate);
+        var held = peer.Held.ToDictionary(s => s.OfferedRate);
+        var step = ours.Held.Where(s => held.ContainsKey(s.OfferedRate)).MaxBy(s => s.OfferedRate);
         return step is null ? (null, null) : (step, held[step.OfferedRate]);
     }
 

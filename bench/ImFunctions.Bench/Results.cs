@@ -22,7 +22,9 @@ public sealed record LoadStep(
 public sealed record LoadSeries(string Name, string Description, List<LoadStep> Steps)
 {
     /// <summary>The best sustained throughput: the highest rate answered by a step that held (see <see cref="LoadStep.Holds"/>).</summary>
-    public double Peak => Steps.Where(s => s.Label != "half-peak" && s.Holds).Select(s => s.AchievedRate).DefaultIfEmpty(0).Max();
+    public double Peak => Held.Select(s => s.AchievedRate).DefaultIfEmpty(0).Max();
+    /// <summary>The ladder's steps that held (the half-peak step is not one of them).</summary>
+    public IEnumerable<LoadStep> Held => Steps.Where(s => s.Holds && s.Label != "half-peak");
     public LoadStep? HalfPeak => Steps.FirstOrDefault(s => s.Label == "half-peak");
 }
 

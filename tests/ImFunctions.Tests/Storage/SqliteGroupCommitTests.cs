@@ -343,9 +343,7 @@ public sealed class SqliteGroupCommitTests
             using (var gate = await Gate.CloseAsync(store))
             {
                 // The loop copies every committed frame while the batch is open and finds the WAL past its length.
-                var checkpoints = store.Checkpoints;
-                var waited = System.Diagnostics.Stopwatch.StartNew();
-                while (store.Checkpoints == checkpoints && waited.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5);
+                await NextCheckpointAsync(store);
                 await gate.OpenWhenQueuedAsync(store, 0);
             }
             var before = WalRestarts(options.Path);
