@@ -497,6 +497,43 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
+    public async Task Writes_run_on_the_stores_own_writer_thread_not_on_the_thread_pool()
+    {
+        using var store = await NewStoreAsync();
+        var first = await store.WriteAsync(_ => Task.FromResult(Thread.CurrentThread), default);
+        var second = await store.WriteAsync(_ => Task.FromResult(Thread.CurrentThread), default);
+
+        Assert.That(first.IsThreadPoolThread, Is.False);
+        Assert.That(first.Name, Is.EqualTo("SQLite writer"));
+        Assert.That(second, Is.SameAs(first), "one thread for every batch");
+    }
+
+    [Test]
+    public async Task The_writer_thread_runs_below_the_process_nice_value_unless_the_OS_refuses()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("nice values per thread are Linux's");
+        using var store = await NewStoreAsync();
+        var writerNice = await store.WriteAsync(_ => Task.FromResult(NiceOf("/proc/thread-self/stat")), default);
+        var processNice = NiceOf($"/proc/{Environment.ProcessId}/stat");
+
+        if (store.WriterPriorityRaised == true)
+            Assert.That(writerNice, Is.EqualTo(Math.Max(processNice - 5, -20)));
+        else
+        {
+            // Only a process without CAP_SYS_NICE is refused; as root (CI) the raise itself is what is tested.
+            Assert.That(Environment.UserName, Is.Not.EqualTo("root"), "the writer's priority was refused to root");
+            Assert.That(writerNice, Is.EqualTo(processNice));
+        }
+
+        // Field 19 of /proc/…/stat, counted after the command name's closing parenthesis (the name may hold spaces).
+        static int NiceOf(string statPath)
+        {
+            var stat = File.ReadAllText(statPath);
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16]);
+        }
+    }
+
+    [Test]
     public async Task Concurrent_sends_share_commits_and_every_conversation_stays_gap_free()
     {
         using var store = await NewStoreAsync();

@@ -13,6 +13,11 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// share the next one. Each write runs in a SAVEPOINT of its own, so one that throws is rolled back alone and gets its
 /// own exception; nobody is answered before the COMMIT holding their write has returned, and if it fails, nobody of
 /// the batch is told their write is stored.
+/// <para>
+/// The loop runs on a thread of its own, not on the thread pool, and asks the OS for a higher priority than the
+/// threads serving requests (<see cref="WriterThread"/>): every send waits for it, so under load a writer that waits
+/// for a core, or behind the pool's queue to wake up, makes everyone wait.
+/// </para>
 /// </summary>
 public sealed partial class SqliteImStore : IDisposable
 {
@@ -20,6 +25,8 @@ public sealed partial class SqliteImStore : IDisposable
 
     // Not SingleReader: that channel cannot count what waits (QueuedWrites).
     readonly Channel<Write> writes = Channel.CreateUnbounded<Write>();
+    /// <summary>Set when a write is queued (or the queue completed); the writer thread sleeps on it when idle, spinning not at all.</summary>
+    readonly ManualResetEventSlim writesQueued = new(false, spinCount: 0);
     readonly Lock loopStart = new();
     Task? writeLoop;
 
@@ -56,8 +63,10 @@ public sealed partial class SqliteImStore : IDisposable
     {
         if (ct.IsCancellationRequested) return Task.FromCanceled<T>(ct);
         var write = new Write<T>(work, ct);
-        if (writeLoop is null) StartOnce(ref writeLoop, WriteLoopAsync);
-        return writes.Writer.TryWrite(write) ? write.Task : Task.FromException<T>(new ObjectDisposedException(nameof(SqliteImStore)));
+        if (writeLoop is null) StartOnce(ref writeLoop, () => WriterThread.Run("SQLite writer", WriteLoop));
+        if (!writes.Writer.TryWrite(write)) return Task.FromException<T>(new ObjectDisposedException(nameof(SqliteImStore)));
+        writesQueued.Set();
+        return write.Task;
     }
 
     /// <summary>Writes waiting for the next batch (not counting the one being committed).</summary>
@@ -92,16 +101,32 @@ public sealed partial class SqliteImStore : IDisposable
         WaitForLoop(ref loop);
     }
 
-    async Task WriteLoopAsync()
+    /// <summary>Whether the writer thread got its higher priority (null: it has not started yet).</summary>
+    internal bool? WriterPriorityRaised { get; private set; }
+
+    /// <summary>
+    /// The writer thread's loop. Microsoft.Data.Sqlite's async methods complete synchronously, so a batch runs start to
+    /// end on this thread; a write whose own work awaits something else holds the writer until it is done, as before.
+    /// </summary>
+    void WriteLoop()
     {
+        WriterPriorityRaised = WriterThread.RaisePriority();
         var batch = new List<Write>(MaxBatch);
-        while (await writes.Reader.WaitToReadAsync())
+        while (true)
         {
             while (batch.Count < MaxBatch && writes.Reader.TryRead(out var write))
                 if (write.TryStart()) batch.Add(write);   // one cancelled while it waited has been answered already
-            if (batch.Count > 0) await CommitAsync(batch);
-            batch.Clear();
-            await StartWalOverIfAskedAsync();
+            if (batch.Count > 0)
+            {
+                CommitAsync(batch).GetAwaiter().GetResult();
+                batch.Clear();
+                StartWalOverIfAskedAsync().GetAwaiter().GetResult();
+                continue;
+            }
+            if (writes.Reader.Completion.IsCompleted) return;
+            writesQueued.Reset();
+            // A write queued after the reads above and before the Reset set the event too early: it is counted here.
+            if (writes.Reader.Count == 0 && !writes.Reader.Completion.IsCompleted) writesQueued.Wait();
         }
     }
 
@@ -206,6 +231,7 @@ public sealed partial class SqliteImStore : IDisposable
         // Texts still pending are indexed after the next send or before the next search.
         StopLoop(indexStop, ref indexLoop);
         writes.Writer.TryComplete();
+        writesQueued.Set();
         WaitForLoop(ref writeLoop);
         // What the WAL still holds, SQLite checkpoints when the file's last connection closes.
         StopLoop(checkpointStop, ref checkpointLoop);
