@@ -24,8 +24,9 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
     {
         CreateOwnerOnly(System.IO.Path.GetFullPath(options.Path));
         await using var connection = await OpenAsync(ct);
-        await ExecuteAsync(connection, """
-            PRAGMA journal_mode = WAL;
+        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", ct);
+        await MoveConversationsToOrdinaryTableAsync(connection, ct);
+        await ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS ext_uids (ext_uid TEXT PRIMARY KEY, uid TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS messages (
@@ -35,10 +36,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
             CREATE INDEX IF NOT EXISTS messages_by_update ON messages (conversation_id, update_time);
             CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (json_extract(doc, '$.create_time'));
-            CREATE TABLE IF NOT EXISTS conversations (
-                user_id TEXT NOT NULL, id TEXT NOT NULL, update_time INTEGER NOT NULL,
-                version INTEGER NOT NULL, doc TEXT NOT NULL,
-                PRIMARY KEY (user_id, id)) WITHOUT ROWID;
+            {ConversationsTable}
             -- The list's whole order (update_time, then id): a page stops at its limit, with no sort of tied times.
             CREATE INDEX IF NOT EXISTS conversations_by_list ON conversations (user_id, update_time DESC, id DESC);
             DROP INDEX IF EXISTS conversations_by_update;
@@ -47,6 +45,50 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         await ExecuteAsync(connection, FriendsSchema, ct);
         await InitializeSearchAsync(connection, ct);
         await InitializeIntegrationsAsync(connection, ct);
+    }
+
+    /// <summary>
+    /// Conversation rows were kept in a WITHOUT ROWID table until 2026-12. Such a table stores its rows in index pages,
+    /// where a row longer than ~1,000 bytes (of a 4 KiB page) spills into an overflow page, and a row carries its last
+    /// message: ~1,060 bytes in the benchmark. So each of a send's two row updates rewrote two pages and passed one
+    /// through the freelist, about 4 of the ~15 WAL pages a 1:1 send wrote. An ordinary table keeps up to ~4,000
+    /// bytes of a row in its leaf (and its key in a separate index, which an update does not touch); SQLite's own
+    /// advice is WITHOUT ROWID only for rows under ~1/20 of a page.
+    /// </summary>
+    const string ConversationsTable = """
+        CREATE TABLE IF NOT EXISTS conversations (
+            user_id TEXT NOT NULL, id TEXT NOT NULL, update_time INTEGER NOT NULL,
+            version INTEGER NOT NULL, doc TEXT NOT NULL,
+            PRIMARY KEY (user_id, id));
+        """;
+
+    /// <summary>
+    /// A file from before <see cref="ConversationsTable"/> has its rows copied over once, in one transaction; its
+    /// indexes, dropped with the old table, are created again by the schema that follows.
+    /// </summary>
+    async Task MoveConversationsToOrdinaryTableAsync(SqliteConnection connection, CancellationToken ct)
+    {
+        const string IsWithoutRowid =
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'conversations' AND sql LIKE '%WITHOUT ROWID%'";
+        await ExecuteAsync(connection, "BEGIN IMMEDIATE", ct);
+        try
+        {
+            await using (var check = Command(connection, IsWithoutRowid))
+                if ((long)(await check.ExecuteScalarAsync(ct))! == 1)
+                    await ExecuteAsync(connection, $"""
+                        ALTER TABLE conversations RENAME TO conversations_without_rowid;
+                        {ConversationsTable}
+                        INSERT INTO conversations (user_id, id, update_time, version, doc)
+                            SELECT user_id, id, update_time, version, doc FROM conversations_without_rowid;
+                        DROP TABLE conversations_without_rowid;
+                        """, ct);
+            await ExecuteAsync(connection, "COMMIT", ct);
+        }
+        catch
+        {
+            await ExecuteAsync(connection, "ROLLBACK", CancellationToken.None);
+            throw;
+        }
     }
 
     /// <summary>
