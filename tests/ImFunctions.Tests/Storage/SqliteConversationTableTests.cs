@@ -97,14 +97,8 @@ public sealed class SqliteConversationTableTests
     /// <summary>The table as builds before 2026-12 created it, holding the same rows, with the same indexes.</summary>
     async Task RewriteAsOldTableAsync()
     {
+        var indexSql = await StringsAsync(IndexesSql("sql"));
         await using var connection = await OpenAsync();
-        var indexSql = new List<string>();
-        await using (var read = connection.CreateCommand())
-        {
-            read.CommandText = "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'conversations' AND sql IS NOT NULL";
-            await using var reader = await read.ExecuteReaderAsync();
-            while (await reader.ReadAsync()) indexSql.Add(reader.GetString(0));
-        }
         await using var rewrite = connection.CreateCommand();
         rewrite.CommandText = $"""
             BEGIN;
@@ -121,15 +115,21 @@ public sealed class SqliteConversationTableTests
         await rewrite.ExecuteNonQueryAsync();
     }
 
-    async Task<string[]> IndexesAsync()
+    /// <summary>The indexes created by SQL (not the key's own), one column of each.</summary>
+    static string IndexesSql(string column) =>
+        $"SELECT {column} FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'conversations' AND sql IS NOT NULL ORDER BY name";
+
+    Task<List<string>> IndexesAsync() => StringsAsync(IndexesSql("name"));
+
+    async Task<List<string>> StringsAsync(string sql)
     {
         await using var connection = await OpenAsync();
         await using var read = connection.CreateCommand();
-        read.CommandText = "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'conversations' AND sql IS NOT NULL ORDER BY name";
+        read.CommandText = sql;
         await using var reader = await read.ExecuteReaderAsync();
-        var names = new List<string>();
-        while (await reader.ReadAsync()) names.Add(reader.GetString(0));
-        return [.. names];
+        var values = new List<string>();
+        while (await reader.ReadAsync()) values.Add(reader.GetString(0));
+        return values;
     }
 
     Task<string> TableSqlAsync() => ScalarAsync("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'conversations'");
