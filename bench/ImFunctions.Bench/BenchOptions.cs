@@ -61,6 +61,11 @@ public sealed record BenchOptions
 
     // Read paths.
     public int[] HistorySizes { get; init; } = [10_000, 100_000, 1_000_000];
+    /// <summary>
+    /// The smallest history is also read in one of this many conversations written side by side, a message of each in
+    /// turn, as live traffic stores them (0: not measured).
+    /// </summary>
+    public int SideBySide { get; init; } = 10;
     /// <summary>The 1:1 conversations of each conversation-list user (besides them, one user sits at the group cap).</summary>
     public int[] ConversationCounts { get; init; } = [100, 10_000];
     /// <summary>The groups each of those users is in, the same for every size: a list call reads all of a user's groups.</summary>
@@ -95,6 +100,7 @@ public sealed record BenchOptions
         SoakRate = 50,
         SocketCounts = [50],
         HistorySizes = [2_000],
+        SideBySide = 3,
         ConversationCounts = [50],
         ReadSamples = 20,
         StoreDuration = TimeSpan.FromMilliseconds(300),
@@ -142,6 +148,7 @@ public sealed record BenchOptions
                 case "--soak-rate": options = options with { SoakRate = double.Parse(Next()) }; break;
                 case "--sockets": options = options with { SocketCounts = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--history": options = options with { HistorySizes = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
+                case "--side-by-side": options = options with { SideBySide = int.Parse(Next()) }; break;
                 case "--senders": options = options with { StoreSenders = Numbers(Next()).Select(n => (int)n).ToArray() }; break;
                 case "--synchronous": options = options with { StoreSynchronous = Next().ToLowerInvariant().Split(',', StringSplitOptions.RemoveEmptyEntries) }; break;
                 case "--no-raw": options = options with { StoreRaw = false }; break;
@@ -168,7 +175,7 @@ public sealed record BenchOptions
                [--rates 250,500,...] [--bare-rates ...] [--duration s] [--warmup s] [--pairs n] [--connections n]
                [--hot-connections n] [--process-warmup s] [--app-env KEY=VALUE ...] [--group-sizes 10,500,2000] [--group-rate 10]
                [--group-load 500@100] [--soak-minutes 10] [--soak-rate n (default: half of this run's pairs peak, else 1000)]
-               [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--conversations 100,10000] [--list-groups 10]
+               [--sockets 1000,5000,10000] [--history 10000,100000,1000000] [--side-by-side 10] [--conversations 100,10000] [--list-groups 10]
                [--senders 1,4,16,64] [--synchronous full,normal] [--no-raw]
         Scenarios run in the order given; with none, all of them. bench/run.sh runs everything and updates docs/.
         send: pairs (SQLite FULL), ejabberd on its stock SQLite, pairs-normal, ejabberd on WAL/NORMAL, hot — ours and the

@@ -6,7 +6,8 @@ namespace ImFunctions.Bench;
 
 /// <summary>
 /// Read paths against seeded data: getMsgList pages in conversations of 10k, 100k and 1M messages (seeded while the
-/// app runs, so the smallest one is measured again once the file holds everything), and the first page of
+/// app runs, so the smallest one is measured again once the file holds everything, and once more in a conversation
+/// written side by side with others, as live traffic stores it), and the first page of
 /// getConversationList (and the badge) for users with 100 and 10k 1:1 conversations and a few groups each, then for
 /// one user at the group cap. One request at a time: this is latency, not load.
 /// </summary>
@@ -86,7 +87,7 @@ public static class ReadScenario
         {
             var size = o.HistorySizes[k];
             clock.Restart();
-            seeder.Conversation(reader, historyPeers[k], size);
+            seeder.Conversations(reader, [historyPeers[k]], size);
             seeder.Checkpoint();
             totalRows += size;
             bench.Report.Seeding.Add(new SeedTiming($"conversation of {size:N0} messages", size, clock.Elapsed.TotalSeconds));
@@ -97,6 +98,19 @@ public static class ReadScenario
         }
         if (o.HistorySizes.Length > 1 && firstConversation is not null)
             await MeasureHistoryAsync(o.HistorySizes[0], firstConversation, $" (again, file now {totalRows:N0} rows)");
+        if (o.SideBySide > 0 && o.HistorySizes.Length > 0)
+        {
+            // Live traffic stores a conversation's messages among everyone else's: what a history page reads then.
+            var size = o.HistorySizes[0];
+            var peers = Enumerable.Range(0, o.SideBySide).Select(j => SqliteSeeder.NewUser($"side-by-side-peer-{j}")).ToArray();
+            clock.Restart();
+            seeder.Users(peers);
+            seeder.Conversations(reader, peers, size);
+            seeder.Checkpoint();
+            totalRows += (long)size * peers.Length;
+            bench.Report.Seeding.Add(new SeedTiming($"{peers.Length} conversations of {size:N0} messages, side by side", (long)size * peers.Length, clock.Elapsed.TotalSeconds));
+            await MeasureHistoryAsync(size, ConversationIds.Single(reader.Id, peers[0].Id), $" (one of {peers.Length} written side by side)");
+        }
 
         for (var k = 0; k < listers.Length; k++)
         {

@@ -55,35 +55,39 @@ public sealed class SqliteSeeder : IDisposable
     }
 
     /// <summary>
-    /// <paramref name="count"/> messages between a and b (alternating senders), seq 1..count, one minute apart
-    /// ending now, plus both participants' conversation rows pointing at the last one.
+    /// <paramref name="count"/> messages between <paramref name="a"/> and each of <paramref name="peers"/> (alternating
+    /// senders), seq 1..count, one minute apart ending now, plus both participants' conversation rows pointing at the
+    /// last one. With several peers the conversations are written side by side, a message of each in turn, as a file
+    /// written by live traffic holds them: one conversation's messages are stored among the others'.
     /// </summary>
-    public void Conversation(User a, User b, int count, long readSeqA = -1)
+    public void Conversations(User a, IReadOnlyList<User> peers, int count)
     {
-        var conversationId = ConversationIds.Single(a.Id, b.Id);
+        var conversationIds = peers.Select(b => ConversationIds.Single(a.Id, b.Id)).ToArray();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        Message? last = null;
-        for (var first = 1; first <= count; first += Batch)
+        var last = new Message?[peers.Count];
+        var perBatch = Math.Max(1, Batch / peers.Count);
+        for (var first = 1; first <= count; first += perBatch)
         {
             using var tx = connection.BeginTransaction();
             using var insert = Prepare(tx, "INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $s, $id, $t, $doc)",
                 "$c", "$s", "$id", "$t", "$doc");
-            for (var seq = first; seq < first + Batch && seq <= count; seq++)
-            {
-                var (from, to) = seq % 2 == 1 ? (a, b) : (b, a);
-                var time = now - (count - seq) * 60_000L;
-                last = new Message
+            for (var seq = first; seq < first + perBatch && seq <= count; seq++)
+                for (var k = 0; k < peers.Count; k++)
                 {
-                    Id = Ids.New(), ConversationId = conversationId, Seq = seq, FromUid = from.Id, ToUid = to.Id, Appid = ImClient.AppId,
-                    Type = "text", Body = JsonSerializer.SerializeToElement(Text + " #" + seq), CreateTime = time, UpdateTime = time,
-                    Nickname = from.Nickname,
-                };
-                Run(insert, conversationId, (long)seq, last.Id, time, JsonSerializer.Serialize(last, ImJson.Options));
-            }
+                    var (from, to) = seq % 2 == 1 ? (a, peers[k]) : (peers[k], a);
+                    var time = now - (count - seq) * 60_000L;
+                    var message = last[k] = new Message
+                    {
+                        Id = Ids.New(), ConversationId = conversationIds[k], Seq = seq, FromUid = from.Id, ToUid = to.Id,
+                        Appid = ImClient.AppId, Type = "text", Body = JsonSerializer.SerializeToElement(Text + " #" + seq),
+                        CreateTime = time, UpdateTime = time, Nickname = from.Nickname,
+                    };
+                    Run(insert, conversationIds[k], (long)seq, message.Id, time, JsonSerializer.Serialize(message, ImJson.Options));
+                }
             tx.Commit();
         }
-        if (last is null) return;
-        Rows([Row(a, b, last, readSeqA < 0 ? count : readSeqA), Row(b, a, last, count)]);
+        if (count == 0) return;
+        Rows(peers.SelectMany((b, k) => new[] { Row(a, b, last[k]!, count), Row(b, a, last[k]!, count) }).ToList());
     }
 
     /// <summary>
