@@ -12,13 +12,13 @@ namespace ImFunctions.Tests.Storage;
 public sealed class SqliteConversationTableTests
 {
     string directory = null!;
-    string path = null!;
+    SqliteFile file = null!;
 
     [SetUp]
     public void NewFolder()
     {
         directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "imfunctions-table-tests", Guid.NewGuid().ToString("N"))).FullName;
-        path = Path.Combine(directory, "im.db");
+        file = new SqliteFile(Path.Combine(directory, "im.db"));
     }
 
     [TearDown]
@@ -31,7 +31,7 @@ public sealed class SqliteConversationTableTests
     [Test]
     public async Task A_new_file_keeps_conversation_rows_in_an_ordinary_table()
     {
-        using var store = await OpenStoreAsync();
+        using var store = await file.OpenStoreAsync();
 
         Assert.That(await TableSqlAsync(), Does.Not.Contain("WITHOUT ROWID"));
     }
@@ -40,7 +40,7 @@ public sealed class SqliteConversationTableTests
     public async Task A_file_with_the_old_table_is_moved_over_once_with_its_rows_and_indexes()
     {
         ConversationRow[] written;
-        using (var store = await OpenStoreAsync())
+        using (var store = await file.OpenStoreAsync())
         {
             written =
             [
@@ -53,7 +53,7 @@ public sealed class SqliteConversationTableTests
         await RewriteAsOldTableAsync();
         Assert.That(await TableSqlAsync(), Does.Contain("WITHOUT ROWID"), "the file now has the layout of before");
 
-        using (var store = await OpenStoreAsync())
+        using (var store = await file.OpenStoreAsync())
         {
             Assert.That(await TableSqlAsync(), Does.Not.Contain("WITHOUT ROWID"));
             Assert.That(await IndexesAsync(), Is.EqualTo(indexes), "every index of the table, created again");
@@ -68,21 +68,14 @@ public sealed class SqliteConversationTableTests
             Assert.That(list.Select(r => r.Id), Is.EqualTo(new[] { "single_a", "single_c", "single_b" }));
         }
 
-        using (var again = await OpenStoreAsync())
+        using (var again = await file.OpenStoreAsync())
             Assert.That((await again.ListConversationsAsync("u", new ConversationPage(10), default)).Count, Is.EqualTo(3),
                 "opening the moved file again changes nothing");
-        Assert.That(await ScalarAsync("PRAGMA integrity_check"), Is.EqualTo("ok"));
+        Assert.That(await file.ScalarAsync<string>("PRAGMA integrity_check"), Is.EqualTo("ok"));
     }
 
     static bool SameRow(ConversationRow a, ConversationRow b) =>
         a.Id == b.Id && a.UpdateTime == b.UpdateTime && a.Pinned == b.Pinned && a.LastSeq == b.LastSeq && a.ReadSeq == b.ReadSeq;
-
-    async Task<SqliteImStore> OpenStoreAsync()
-    {
-        var store = new SqliteImStore(new SqliteStoreOptions { Path = path });
-        await store.InitializeAsync(default);
-        return store;
-    }
 
     static async Task<ConversationRow> WriteRowAsync(SqliteImStore store, string id, long updateTime, bool pinned, long lastSeq, long readSeq)
     {
@@ -97,10 +90,8 @@ public sealed class SqliteConversationTableTests
     /// <summary>The table as builds before 2026-12 created it, holding the same rows, with the same indexes.</summary>
     async Task RewriteAsOldTableAsync()
     {
-        var indexSql = await StringsAsync(IndexesSql("sql"));
-        await using var connection = await OpenAsync();
-        await using var rewrite = connection.CreateCommand();
-        rewrite.CommandText = $"""
+        var indexSql = await file.StringsAsync(IndexesSql("sql"));
+        await file.ExecuteAsync($"""
             BEGIN;
             ALTER TABLE conversations RENAME TO conversations_new;
             CREATE TABLE conversations (
@@ -111,41 +102,14 @@ public sealed class SqliteConversationTableTests
             DROP TABLE conversations_new;
             {string.Join(";\n", indexSql)};
             COMMIT;
-            """;
-        await rewrite.ExecuteNonQueryAsync();
+            """);
     }
 
     /// <summary>The indexes created by SQL (not the key's own), one column of each.</summary>
     static string IndexesSql(string column) =>
         $"SELECT {column} FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'conversations' AND sql IS NOT NULL ORDER BY name";
 
-    Task<List<string>> IndexesAsync() => StringsAsync(IndexesSql("name"));
+    Task<List<string>> IndexesAsync() => file.StringsAsync(IndexesSql("name"));
 
-    async Task<List<string>> StringsAsync(string sql)
-    {
-        await using var connection = await OpenAsync();
-        await using var read = connection.CreateCommand();
-        read.CommandText = sql;
-        await using var reader = await read.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync()) values.Add(reader.GetString(0));
-        return values;
-    }
-
-    Task<string> TableSqlAsync() => ScalarAsync("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'conversations'");
-
-    async Task<string> ScalarAsync(string sql)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (string)(await command.ExecuteScalarAsync())!;
-    }
-
-    async Task<SqliteConnection> OpenAsync()
-    {
-        var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-        await connection.OpenAsync();
-        return connection;
-    }
+    Task<string> TableSqlAsync() => file.ScalarAsync<string>("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'conversations'");
 }

@@ -115,9 +115,24 @@ public sealed class SqliteSearchIndexTests
     }
 
     [Test]
+    public async Task A_message_removed_by_the_retention_sweep_takes_its_text_out_of_the_index()
+    {
+        await AppendAsync("expired private words");   // created at 1001
+        await AppendAsync("kept words");              // created at 1002
+        await store.IndexPendingAsync(default);
+
+        Assert.That(await store.DeleteMessagesCreatedBeforeAsync(1_002, 500, default), Is.EqualTo(1));
+
+        Assert.That(await IndexedTextsAsync(), Is.EqualTo(1));
+        Assert.That(await SearchAsync("words"), Has.Count.EqualTo(1));
+        var next = await AppendAsync("new words");
+        Assert.That((await SearchAsync("words")).Select(m => m.Id), Does.Contain(next.Id), "a text after the purge is indexed as any other");
+    }
+
+    [Test]
     public async Task A_backlog_written_by_another_writer_of_the_file_is_indexed_in_chunks_before_a_search()
     {
-        // A seeder or an older build wrote the messages: message_search is filled by trigger, the texts are not indexed.
+        // A seeder or an older build wrote the messages: they have their search ids (rowids), the texts are not indexed.
         await using (var other = new SqliteConnection($"Data Source={Path.Combine(directory, "im.db")};Pooling=False"))
         {
             await other.OpenAsync();

@@ -31,7 +31,6 @@ public sealed partial class SqliteImStore : IAccountStore
 
     public Task<int> DeleteMessagesCreatedBeforeAsync(long cutoff, int batch, CancellationToken ct) =>
         RunAsync(StoreOp.Write, connection => ExecuteAsync(connection, """
-            DELETE FROM messages WHERE (conversation_id, seq) IN (
-                SELECT conversation_id, seq FROM messages WHERE json_extract(doc, '$.create_time') < $cutoff LIMIT $batch)
+            DELETE FROM messages WHERE rid IN (SELECT rid FROM messages WHERE create_time < $cutoff LIMIT $batch)
             """, ct, ("$cutoff", cutoff), ("$batch", batch)), ct);
 }

@@ -7,15 +7,14 @@ namespace ImFunctions.Core.Storage.Sqlite;
 
 /// <summary>
 /// Revoke, edit and search on SQLite. Search text lives in an FTS5 table with the trigram tokenizer (substrings of any
-/// script, no word boundaries needed). A message enters <c>message_search</c> (its search id, conversation, seq and
-/// time) in the statement that stores it, by trigger; its text enters the FTS index a moment later, in batches, by
-/// <see cref="IndexPendingAsync"/>: indexing each send's text in the send's own commit made the FTS index write a
-/// segment per commit and cost about 40 % of the writer's time. A search first indexes whatever is pending, so it
+/// script, no word boundaries needed), keyed by the message's rowid, its search id. Its text enters the index a moment
+/// after the send, in batches, by <see cref="IndexPendingAsync"/>: indexing each send's text in the send's own commit
+/// made the FTS index write a segment per commit and cost about 40 % of the writer's time. A search first indexes whatever is pending, so it
 /// finds every message stored before it. An edit or revoke updates an indexed text in the same statement as the
 /// message (trigger), and a pending one is indexed from the message as it is then, so a revoked body can never stay
-/// findable. The triggers are plain SQL (no application function), so any writer of the file, a seeder or an older
-/// build, keeps <c>message_search</c> right; <see cref="SearchText"/> mirrors <see cref="MessageSearchText.Of"/>,
-/// and the contract tests hold both.
+/// findable; a deleted message takes its text with it. The triggers are plain SQL (no application function), so any
+/// writer of the file keeps the index right; <see cref="SearchText"/> mirrors <see cref="MessageSearchText.Of"/>, and
+/// the contract tests hold both.
 /// </summary>
 public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSearchStore
 {
@@ -40,25 +39,18 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
     async Task InitializeSearchAsync(SqliteConnection connection, CancellationToken ct)
     {
         await ExecuteAsync(connection, $"""
-            CREATE TABLE IF NOT EXISTS message_search (
-                rid INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, create_time INTEGER NOT NULL,
-                UNIQUE (conversation_id, seq));
             CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5(text, tokenize = 'trigram');
-            -- Until 2026-12 this trigger also indexed the text, in the sender's commit: replaced, not kept.
+            -- Until 2026-12 a message's search id was kept in a table of its own, filled by an insert trigger, and
+            -- before that the trigger also indexed the text in the sender's commit: replaced, not kept.
             DROP TRIGGER IF EXISTS messages_search_insert;
-            CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN
-                INSERT INTO message_search (conversation_id, seq, create_time)
-                    VALUES (NEW.conversation_id, NEW.seq, json_extract(NEW.doc, '$.create_time'));
+            DROP TRIGGER IF EXISTS messages_search_update;
+            CREATE TRIGGER messages_search_update AFTER UPDATE OF doc ON messages BEGIN
+                UPDATE message_fts SET text = {SearchText("NEW.doc")} WHERE rowid = NEW.rid;
             END;
-            CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF doc ON messages BEGIN
-                UPDATE message_fts SET text = {SearchText("NEW.doc")}
-                    WHERE rowid = (SELECT rid FROM message_search WHERE conversation_id = NEW.conversation_id AND seq = NEW.seq);
+            -- A deleted message (the retention purge) takes its text out of the index.
+            CREATE TRIGGER IF NOT EXISTS messages_search_delete AFTER DELETE ON messages BEGIN
+                DELETE FROM message_fts WHERE rowid = OLD.rid;
             END;
-            -- Messages stored before search existed get their entries once, here. Their texts, like any text still
-            -- pending at a restart, are indexed in chunks after the first send or before the first search, never at start.
-            INSERT INTO message_search (conversation_id, seq, create_time)
-                SELECT m.conversation_id, m.seq, json_extract(m.doc, '$.create_time') FROM messages m
-                WHERE NOT EXISTS (SELECT 1 FROM message_search s WHERE s.conversation_id = m.conversation_id AND s.seq = m.seq);
             """, ct);
     }
 
@@ -97,7 +89,7 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
             parameters.Add(($"$c{i}", scope.ConversationId));
             parameters.Add(($"$min{i}", scope.MinSeq));
             parameters.Add(($"$max{i}", scope.MaxSeq));
-            return $"(s.conversation_id = $c{i} AND s.seq BETWEEN $min{i} AND $max{i})";
+            return $"(m.conversation_id = $c{i} AND m.seq BETWEEN $min{i} AND $max{i})";
         }));
         string sql;
         if (keyword.EnumerateRunes().Count() >= TrigramLength)   // trigrams are of characters, not UTF-16 units
@@ -105,22 +97,18 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
             // A quoted FTS5 string is a literal phrase: the keyword is never parsed as query syntax.
             parameters.Add(("$q", "\"" + keyword.Replace("\"", "\"\"") + "\""));
             sql = $"""
-                SELECT m.doc FROM message_fts f
-                JOIN message_search s ON s.rid = f.rowid
-                JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq
-                WHERE message_fts MATCH $q AND s.create_time < $before AND ({scopeFilter})
-                ORDER BY s.create_time DESC, s.conversation_id, s.seq DESC LIMIT $limit
+                SELECT m.doc FROM message_fts f JOIN messages m ON m.rid = f.rowid
+                WHERE message_fts MATCH $q AND m.create_time < $before AND ({scopeFilter})
+                ORDER BY m.create_time DESC, m.conversation_id, m.seq DESC LIMIT $limit
                 """;
         }
         else
         {
             parameters.Add(("$kw", keyword));
             sql = $"""
-                SELECT m.doc FROM message_search s
-                JOIN message_fts f ON f.rowid = s.rid
-                JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq
-                WHERE ({scopeFilter}) AND s.create_time < $before AND instr(f.text, $kw) > 0
-                ORDER BY s.create_time DESC, s.conversation_id, s.seq DESC LIMIT $limit
+                SELECT m.doc FROM messages m JOIN message_fts f ON f.rowid = m.rid
+                WHERE ({scopeFilter}) AND m.create_time < $before AND instr(f.text, $kw) > 0
+                ORDER BY m.create_time DESC, m.conversation_id, m.seq DESC LIMIT $limit
                 """;
         }
         return await QueryDocsAsync<Message>(StoreOp.Query, sql, ct, parameters.ToArray());
@@ -132,19 +120,20 @@ public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSear
     static readonly TimeSpan IndexInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// Search ids are handed out in commit order (one writer at a time), and texts are indexed in that order within one
-    /// write, so everything up to the index's highest rowid is indexed and the rest is pending.
+    /// Search ids (the messages' rowids) are handed out in commit order, one past the highest (one writer at a time),
+    /// and texts are indexed in that order within one write. A deleted message takes its text out of the index with it,
+    /// so the index's highest rowid is always a stored message's and every new one is above it: everything up to it is
+    /// indexed and the rest is pending.
     /// </summary>
     static readonly string IndexPendingSql = $"""
         INSERT INTO message_fts (rowid, text)
-            SELECT s.rid, {SearchText("m.doc")} FROM message_search s
-            JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq
-            WHERE s.rid > (SELECT coalesce(max(rowid), 0) FROM message_fts)
-            ORDER BY s.rid LIMIT {IndexChunk}
+            SELECT m.rid, {SearchText("m.doc")} FROM messages m
+            WHERE m.rid > (SELECT coalesce(max(rowid), 0) FROM message_fts)
+            ORDER BY m.rid LIMIT {IndexChunk}
         """;
 
     static readonly string AnyPendingSql = """
-        SELECT EXISTS (SELECT 1 FROM message_search WHERE rid > (SELECT coalesce(max(rowid), 0) FROM message_fts))
+        SELECT EXISTS (SELECT 1 FROM messages WHERE rid > (SELECT coalesce(max(rowid), 0) FROM message_fts))
         """;
 
     /// <summary>

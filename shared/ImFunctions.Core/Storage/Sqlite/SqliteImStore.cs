@@ -25,17 +25,15 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         CreateOwnerOnly(System.IO.Path.GetFullPath(options.Path));
         await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", ct);
-        await MoveConversationsToOrdinaryTableAsync(connection, ct);
+        await MoveToOrdinaryTableAsync(connection, "conversations", (_, _) => Task.FromResult(MoveConversationsSql), ct);
+        await MoveToOrdinaryTableAsync(connection, "messages", MoveMessagesSqlAsync, ct);
         await ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS ext_uids (ext_uid TEXT PRIMARY KEY, uid TEXT NOT NULL) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS messages (
-                conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
-                update_time INTEGER NOT NULL, doc TEXT NOT NULL,
-                PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
+            {MessagesTable}
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
             CREATE INDEX IF NOT EXISTS messages_by_update ON messages (conversation_id, update_time);
-            CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (json_extract(doc, '$.create_time'));
+            CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (create_time);
             {ConversationsTable}
             -- The list's whole order (update_time, then id): a page stops at its limit, with no sort of tied times.
             CREATE INDEX IF NOT EXISTS conversations_by_list ON conversations (user_id, update_time DESC, id DESC);
@@ -62,26 +60,76 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             PRIMARY KEY (user_id, id));
         """;
 
+    const string MoveConversationsSql = $"""
+        ALTER TABLE conversations RENAME TO conversations_without_rowid;
+        {ConversationsTable}
+        INSERT INTO conversations (user_id, id, update_time, version, doc)
+            SELECT user_id, id, update_time, version, doc FROM conversations_without_rowid;
+        DROP TABLE conversations_without_rowid;
+        """;
+
     /// <summary>
-    /// A file from before <see cref="ConversationsTable"/> has its rows copied over once, in one transaction; its
-    /// indexes, dropped with the old table, are created again by the schema that follows.
+    /// Messages were kept WITHOUT ROWID, keyed by (conversation, seq), until 2026-12: a send inserted its ~500-byte
+    /// row at its conversation's end, somewhere inside the table, where full pages split and rebalanced with their
+    /// neighbours every few sends (~3.6 WAL pages per send). An ordinary table appends every row at its end (a commit's
+    /// sends share a page), and the key is a small unique index beside it. The rowid is also the message's search id
+    /// (the rowid of <c>message_fts</c>): handed out in commit order, since one writer at a time appends at the end.
+    /// <c>create_time</c> is computed from the document, so any writer of the file (a seeder, a test) keeps it right.
     /// </summary>
-    async Task MoveConversationsToOrdinaryTableAsync(SqliteConnection connection, CancellationToken ct)
+    const string MessagesTable = """
+        CREATE TABLE IF NOT EXISTS messages (
+            rid INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+            update_time INTEGER NOT NULL, doc TEXT NOT NULL,
+            create_time INTEGER GENERATED ALWAYS AS (json_extract(doc, '$.create_time')) STORED,
+            UNIQUE (conversation_id, seq));
+        """;
+
+    /// <summary>
+    /// A file from before <see cref="MessagesTable"/> kept each message's search id in <c>message_search</c>; a message
+    /// keeps it as its rowid, so the texts already indexed stay where they are, and messages with none (a file from
+    /// before search) get theirs after every other. Texts of messages deleted before (the retention purge of that time
+    /// left them in the index) leave the index here.
+    /// </summary>
+    async Task<string> MoveMessagesSqlAsync(SqliteConnection connection, CancellationToken ct)
     {
-        const string IsWithoutRowid =
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'conversations' AND sql LIKE '%WITHOUT ROWID%'";
+        var hadSearch = await TableExistsAsync(connection, "message_search", ct);
+        var searchId = hadSearch ? "(SELECT s.rid FROM message_search s WHERE s.conversation_id = m.conversation_id AND s.seq = m.seq)" : "NULL";
+        return $"""
+            ALTER TABLE messages RENAME TO messages_without_rowid;
+            {MessagesTable}
+            INSERT INTO messages (rid, conversation_id, seq, id, update_time, doc)
+                SELECT {searchId} AS search_id, m.conversation_id, m.seq, m.id, m.update_time, m.doc FROM messages_without_rowid m
+                ORDER BY search_id IS NULL, search_id;
+            DROP TABLE messages_without_rowid;
+            {(hadSearch ? """
+                DELETE FROM message_fts WHERE rowid NOT IN (SELECT rid FROM messages);
+                DROP TABLE message_search;
+                """ : "")}
+            """;
+    }
+
+    async Task<bool> TableExistsAsync(SqliteConnection connection, string table, CancellationToken ct)
+    {
+        await using var check = Command(connection, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = $t", ("$t", table));
+        return (long)(await check.ExecuteScalarAsync(ct))! == 1;
+    }
+
+    /// <summary>
+    /// A table a file from before keeps WITHOUT ROWID is moved to its ordinary layout once, in one transaction, by
+    /// the statements of <paramref name="moveSql"/>; its indexes and triggers, dropped with the old table, are created
+    /// again by the schema that follows. The layout is read under the write lock, so two processes opening one file
+    /// move it once.
+    /// </summary>
+    async Task MoveToOrdinaryTableAsync(SqliteConnection connection, string table,
+        Func<SqliteConnection, CancellationToken, Task<string>> moveSql, CancellationToken ct)
+    {
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", ct);
         try
         {
-            await using (var check = Command(connection, IsWithoutRowid))
+            await using (var check = Command(connection,
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = $t AND sql LIKE '%WITHOUT ROWID%'", ("$t", table)))
                 if ((long)(await check.ExecuteScalarAsync(ct))! == 1)
-                    await ExecuteAsync(connection, $"""
-                        ALTER TABLE conversations RENAME TO conversations_without_rowid;
-                        {ConversationsTable}
-                        INSERT INTO conversations (user_id, id, update_time, version, doc)
-                            SELECT user_id, id, update_time, version, doc FROM conversations_without_rowid;
-                        DROP TABLE conversations_without_rowid;
-                        """, ct);
+                    await ExecuteAsync(connection, await moveSql(connection, ct), ct);
             await ExecuteAsync(connection, "COMMIT", ct);
         }
         catch

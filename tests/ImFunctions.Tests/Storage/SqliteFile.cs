@@ -1,0 +1,53 @@
+using ImFunctions.Core.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace ImFunctions.Tests.Storage;
+
+/// <summary>
+/// A store's SQLite file, read and written beside the store as another program would (a tool, a build from before):
+/// how the layout tests look at what is on disk and write files of an older layout.
+/// </summary>
+sealed class SqliteFile(string path)
+{
+    public async Task<SqliteImStore> OpenStoreAsync()
+    {
+        var store = new SqliteImStore(new SqliteStoreOptions { Path = path });
+        await store.InitializeAsync(default);
+        return store;
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The first column of every row of <paramref name="sql"/>, as text.</summary>
+    public async Task<List<string>> StringsAsync(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var read = connection.CreateCommand();
+        read.CommandText = sql;
+        await using var reader = await read.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync()) values.Add(reader.GetValue(0).ToString()!);
+        return values;
+    }
+
+    async Task<SqliteConnection> OpenAsync()
+    {
+        var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        return connection;
+    }
+}
