@@ -30,7 +30,7 @@ public sealed record BenchOptions
     /// 10-25 % above the last instead of 33-50 % (whether one step held had swung every published ratio by a third), and
     /// ejabberd's stock SQLite at 250-500, hence 375. Each step held costs warm-up + duration (7 s) in every series.
     /// </summary>
-    public double[] Rates { get; init; } = [250, 375, 500, 750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 3000, 3500, 4000, 5000, 6000, 8000, 12000, 16000, 24000, 32000];
+    public double[] Rates { get; init; } = [250, 375, 500, 750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000, 8000, 12000, 16000, 24000, 32000];
     public double[] BareRates { get; init; } = [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000, 48000, 64000, 96000];
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Untimed load at the first rate before a series' first step: past tiered JIT and first GCs.</summary>
