@@ -1,7 +1,6 @@
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
-using Microsoft.Data.Sqlite;
 
 namespace ImFunctions.Tests.Storage;
 
@@ -11,22 +10,13 @@ namespace ImFunctions.Tests.Storage;
 /// </summary>
 public sealed class SqliteConversationTableTests
 {
-    string directory = null!;
     SqliteFile file = null!;
 
     [SetUp]
-    public void NewFolder()
-    {
-        directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "imfunctions-table-tests", Guid.NewGuid().ToString("N"))).FullName;
-        file = new SqliteFile(Path.Combine(directory, "im.db"));
-    }
+    public void NewFile() => file = new SqliteFile();
 
     [TearDown]
-    public void RemoveFolder()
-    {
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
-    }
+    public void RemoveFile() => file.Dispose();
 
     [Test]
     public async Task A_new_file_keeps_conversation_rows_in_an_ordinary_table()

@@ -5,10 +5,25 @@ namespace ImFunctions.Tests.Storage;
 
 /// <summary>
 /// A store's SQLite file, read and written beside the store as another program would (a tool, a build from before):
-/// how the layout tests look at what is on disk and write files of an older layout.
+/// how the layout tests look at what is on disk and write files of an older layout. Each lives in a folder of its own,
+/// removed with it.
 /// </summary>
-sealed class SqliteFile(string path)
+sealed class SqliteFile : IDisposable
 {
+    readonly string directory, path;
+
+    public SqliteFile()
+    {
+        directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "imfunctions-table-tests", Guid.NewGuid().ToString("N"))).FullName;
+        path = Path.Combine(directory, "im.db");
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+    }
+
     public async Task<SqliteImStore> OpenStoreAsync()
     {
         var store = new SqliteImStore(new SqliteStoreOptions { Path = path });
