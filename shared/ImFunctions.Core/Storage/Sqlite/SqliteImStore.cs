@@ -92,7 +92,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
     /// </summary>
     async Task<string> MoveMessagesSqlAsync(SqliteConnection connection, CancellationToken ct)
     {
-        var hadSearch = await TableExistsAsync(connection, "message_search", ct);
+        var hadSearch = await TableSqlAsync(connection, "message_search", ct) is not null;
         var searchId = hadSearch ? "(SELECT s.rid FROM message_search s WHERE s.conversation_id = m.conversation_id AND s.seq = m.seq)" : "NULL";
         return $"""
             ALTER TABLE messages RENAME TO messages_without_rowid;
@@ -108,10 +108,11 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
             """;
     }
 
-    async Task<bool> TableExistsAsync(SqliteConnection connection, string table, CancellationToken ct)
+    /// <summary>The statement that created <paramref name="table"/>; null when the file has no such table.</summary>
+    async Task<string?> TableSqlAsync(SqliteConnection connection, string table, CancellationToken ct)
     {
-        await using var check = Command(connection, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = $t", ("$t", table));
-        return (long)(await check.ExecuteScalarAsync(ct))! == 1;
+        await using var read = Command(connection, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = $t", ("$t", table));
+        return (string?)await read.ExecuteScalarAsync(ct);
     }
 
     /// <summary>
@@ -126,10 +127,8 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", ct);
         try
         {
-            await using (var check = Command(connection,
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = $t AND sql LIKE '%WITHOUT ROWID%'", ("$t", table)))
-                if ((long)(await check.ExecuteScalarAsync(ct))! == 1)
-                    await ExecuteAsync(connection, await moveSql(connection, ct), ct);
+            if ((await TableSqlAsync(connection, table, ct))?.Contains("WITHOUT ROWID", StringComparison.OrdinalIgnoreCase) == true)
+                await ExecuteAsync(connection, await moveSql(connection, ct), ct);
             await ExecuteAsync(connection, "COMMIT", ct);
         }
         catch
