@@ -1,5 +1,6 @@
 using ImFunctions.Core.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace ImFunctions.Tests.Storage;
 
@@ -24,9 +25,9 @@ sealed class SqliteFile : IDisposable
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
-    public async Task<SqliteImStore> OpenStoreAsync()
+    public async Task<SqliteImStore> OpenStoreAsync(ILogger<SqliteImStore>? logger = null)
     {
-        var store = new SqliteImStore(new SqliteStoreOptions { Path = path });
+        var store = new SqliteImStore(new SqliteStoreOptions { Path = path }, logger);
         await store.InitializeAsync(default);
         return store;
     }

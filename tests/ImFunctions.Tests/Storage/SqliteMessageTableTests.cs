@@ -3,6 +3,8 @@ using ImFunctions.Core.Domain;
 using ImFunctions.Core.Messages;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
+using ImFunctions.Tests.Support;
+using Microsoft.Extensions.Logging;
 
 namespace ImFunctions.Tests.Storage;
 
@@ -75,6 +77,22 @@ public sealed class SqliteMessageTableTests
         using (await file.OpenStoreAsync())
             Assert.That(await SchemaAsync(), Is.EqualTo(schema), "opening the moved file again changes nothing");
         Assert.That(await file.ScalarAsync<string>("PRAGMA integrity_check"), Is.EqualTo("ok"));
+    }
+
+    [Test]
+    public async Task The_move_is_logged_once_with_the_table_it_moves()
+    {
+        await WriteOldLayoutAsync(("single_x", 1, "one"));
+        using var recorder = new LogRecorder();
+        using var logs = LoggerFactory.Create(builder => builder.AddProvider(recorder));
+
+        using (await file.OpenStoreAsync(logs.CreateLogger<SqliteImStore>()))
+        using (await file.OpenStoreAsync(logs.CreateLogger<SqliteImStore>())) { }
+
+        var moving = recorder.Lines.Where(line => line.Contains("Moving table")).ToList();
+        Assert.That(moving, Has.Count.EqualTo(1), "the second open finds nothing to move");
+        Assert.That(moving[0], Does.StartWith("Warning").And.Contain("Table=messages"));
+        Assert.That(recorder.Lines.Count(line => line.Contains("Moved table messages in")), Is.EqualTo(1));
     }
 
     [Test]

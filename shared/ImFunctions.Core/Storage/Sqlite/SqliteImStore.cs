@@ -1,6 +1,8 @@
 using System.Text.Json;
 using ImFunctions.Core.Domain;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImFunctions.Core.Storage.Sqlite;
 
@@ -9,8 +11,10 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// that are keyed or ordered on, the same shape the Cosmos store uses, and concurrency works the same way:
 /// unique keys for seq and ids, a version column as the row's ETag.
 /// </summary>
-public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
+public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<SqliteImStore>? logger = null) : IImStore
 {
+    readonly ILogger log = logger ?? NullLogger<SqliteImStore>.Instance;
+
     const int SqliteConstraintPrimaryKey = 1555, SqliteConstraintUnique = 2067, SqliteBusy = 5, SqliteLocked = 6;
 
     readonly string connectionString = new SqliteConnectionStringBuilder
@@ -128,7 +132,13 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options) : IImStore
         try
         {
             if ((await TableSqlAsync(connection, table, ct))?.Contains("WITHOUT ROWID", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                // The start waits for it (a million messages took ~30 s on a 2-core machine): say why.
+                log.LogWarning("Moving table {Table} to its current layout, once; the store opens when it is done", table);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await ExecuteAsync(connection, await moveSql(connection, ct), ct);
+                log.LogInformation("Moved table {Table} in {Seconds:0.0} s", table, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
             await ExecuteAsync(connection, "COMMIT", ct);
         }
         catch
