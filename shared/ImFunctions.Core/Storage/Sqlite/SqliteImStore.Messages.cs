@@ -12,9 +12,9 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// made the FTS index write a segment per commit and cost about 40 % of the writer's time. A search first indexes
 /// whatever is pending, so it finds every message stored before it. An edit or revoke updates an indexed text in the
 /// same statement as the message (trigger), and a pending one is indexed from the message as it is then, so a revoked
-/// body can never stay findable; a deleted message takes its text with it. The triggers are plain SQL (no application function), so any
-/// writer of the file keeps the index right; <see cref="SearchText"/> mirrors <see cref="MessageSearchText.Of"/>, and
-/// the contract tests hold both.
+/// body can never stay findable; a deleted message takes its text with it. The triggers are plain SQL (no application
+/// function), so any writer of the file keeps the index right; <see cref="SearchText"/> mirrors
+/// <see cref="MessageSearchText.Of"/>, and the contract tests hold both.
 /// </summary>
 public sealed partial class SqliteImStore : IMessageLifecycleStore, IMessageSearchStore
 {

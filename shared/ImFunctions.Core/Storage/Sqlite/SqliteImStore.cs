@@ -29,8 +29,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         CreateOwnerOnly(System.IO.Path.GetFullPath(options.Path));
         await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", ct);
-        await MoveToOrdinaryTableAsync(connection, "conversations", (_, _) => Task.FromResult(MoveConversationsSql), ct);
-        await MoveToOrdinaryTableAsync(connection, "messages", MoveMessagesSqlAsync, ct);
+        await MoveToOrdinaryTablesAsync(connection, ct);
         await ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS ext_uids (ext_uid TEXT PRIMARY KEY, uid TEXT NOT NULL) WITHOUT ROWID;
@@ -120,31 +119,35 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     }
 
     /// <summary>
-    /// A table a file from before keeps WITHOUT ROWID is moved to its ordinary layout once, in one transaction, by
-    /// the statements of <paramref name="moveSql"/>; its indexes and triggers, dropped with the old table, are created
-    /// again by the schema that follows. The layout is read under the write lock, so two processes opening one file
-    /// move it once.
+    /// The tables a file from before keeps WITHOUT ROWID are moved to their ordinary layout once, in one transaction;
+    /// their indexes and triggers, dropped with the old tables, are created again by the schema that follows. The
+    /// layout is read under the write lock, so two processes opening one file move it once.
     /// </summary>
-    async Task MoveToOrdinaryTableAsync(SqliteConnection connection, string table,
-        Func<SqliteConnection, CancellationToken, Task<string>> moveSql, CancellationToken ct)
+    async Task MoveToOrdinaryTablesAsync(SqliteConnection connection, CancellationToken ct)
     {
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", ct);
         try
         {
-            if ((await TableSqlAsync(connection, table, ct))?.Contains("WITHOUT ROWID", StringComparison.OrdinalIgnoreCase) == true)
-            {
-                // The start waits for it (a million messages took ~30 s on a 2-core machine): say why.
-                log.LogWarning("Moving table {Table} to its current layout, once; the store opens when it is done", table);
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                await ExecuteAsync(connection, await moveSql(connection, ct), ct);
-                log.LogInformation("Moved table {Table} in {Seconds:0.0} s", table, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
-            }
+            if (await IsWithoutRowidAsync("conversations")) await MoveAsync("conversations", MoveConversationsSql);
+            if (await IsWithoutRowidAsync("messages")) await MoveAsync("messages", await MoveMessagesSqlAsync(connection, ct));
             await ExecuteAsync(connection, "COMMIT", ct);
         }
         catch
         {
             await ExecuteAsync(connection, "ROLLBACK", CancellationToken.None);
             throw;
+        }
+
+        async Task<bool> IsWithoutRowidAsync(string table) =>
+            (await TableSqlAsync(connection, table, ct))?.Contains("WITHOUT ROWID", StringComparison.OrdinalIgnoreCase) == true;
+
+        async Task MoveAsync(string table, string moveSql)
+        {
+            // The start waits for it (a million messages took ~30 s on a 2-core machine): say why.
+            log.LogWarning("Moving table {Table} to its current layout, once; the store opens when it is done", table);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await ExecuteAsync(connection, moveSql, ct);
+            log.LogInformation("Moved table {Table} in {Seconds:0.0} s", table, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 
