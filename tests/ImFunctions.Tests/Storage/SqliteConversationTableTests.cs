@@ -23,7 +23,7 @@ public sealed class SqliteConversationTableTests
     {
         using var store = await file.OpenStoreAsync();
 
-        Assert.That(await TableSqlAsync(), Does.Not.Contain("WITHOUT ROWID"));
+        Assert.That(await file.TableSqlAsync("conversations"), Does.Not.Contain("WITHOUT ROWID"));
     }
 
     [Test]
@@ -41,11 +41,11 @@ public sealed class SqliteConversationTableTests
         }
         var indexes = await IndexesAsync();
         await RewriteAsOldTableAsync();
-        Assert.That(await TableSqlAsync(), Does.Contain("WITHOUT ROWID"), "the file now has the layout of before");
+        Assert.That(await file.TableSqlAsync("conversations"), Does.Contain("WITHOUT ROWID"), "the file now has the layout of before");
 
         using (var store = await file.OpenStoreAsync())
         {
-            Assert.That(await TableSqlAsync(), Does.Not.Contain("WITHOUT ROWID"));
+            Assert.That(await file.TableSqlAsync("conversations"), Does.Not.Contain("WITHOUT ROWID"));
             Assert.That(await IndexesAsync(), Is.EqualTo(indexes), "every index of the table, created again");
             foreach (var row in written)
                 Assert.That(await store.GetConversationAsync("u", row.Id, default), Is.EqualTo(row).Using<ConversationRow>(SameRow));
@@ -100,6 +100,4 @@ public sealed class SqliteConversationTableTests
         $"SELECT {column} FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'conversations' AND sql IS NOT NULL ORDER BY name";
 
     Task<List<string>> IndexesAsync() => file.StringsAsync(IndexesSql("name"));
-
-    Task<string> TableSqlAsync() => file.ScalarAsync<string>("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'conversations'");
 }

@@ -48,6 +48,10 @@ sealed class SqliteFile : IDisposable
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>The statement that created <paramref name="table"/>; null when the file has no such table.</summary>
+    public Task<string?> TableSqlAsync(string table) =>
+        ScalarAsync<string?>($"SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = '{table}'");
+
     /// <summary>The first column of every row of <paramref name="sql"/>, as text.</summary>
     public async Task<List<string>> StringsAsync(string sql)
     {

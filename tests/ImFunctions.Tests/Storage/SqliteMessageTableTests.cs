@@ -28,8 +28,8 @@ public sealed class SqliteMessageTableTests
     {
         using var store = await file.OpenStoreAsync();
 
-        Assert.That(await TableSqlAsync(), Does.Not.Contain("WITHOUT ROWID"));
-        Assert.That(await TableCountAsync("message_search"), Is.Zero, "no table of search ids beside the messages");
+        Assert.That(await file.TableSqlAsync("messages"), Does.Not.Contain("WITHOUT ROWID"));
+        Assert.That(await file.TableSqlAsync("message_search"), Is.Null, "no table of search ids beside the messages");
     }
 
     [Test]
@@ -44,13 +44,13 @@ public sealed class SqliteMessageTableTests
             INSERT INTO message_fts (rowid, text) SELECT rid, 'indexed ' || seq || ' of ' || conversation_id FROM message_search WHERE rid <= 4;
             DELETE FROM messages WHERE conversation_id = 'single_y' AND seq = 2;
             """);
-        Assert.That(await TableSqlAsync(), Does.Contain("WITHOUT ROWID"), "the file has the layout of before");
+        Assert.That(await file.TableSqlAsync("messages"), Does.Contain("WITHOUT ROWID"), "the file has the layout of before");
         var searchIds = await file.StringsAsync("SELECT conversation_id || ':' || seq || '=' || rid FROM message_search WHERE rid <> 4 ORDER BY rid");
 
         using (var store = await file.OpenStoreAsync())
         {
-            Assert.That(await TableSqlAsync(), Does.Not.Contain("WITHOUT ROWID"));
-            Assert.That(await TableCountAsync("message_search"), Is.Zero);
+            Assert.That(await file.TableSqlAsync("messages"), Does.Not.Contain("WITHOUT ROWID"));
+            Assert.That(await file.TableSqlAsync("message_search"), Is.Null);
             Assert.That(await file.StringsAsync("SELECT conversation_id || ':' || seq || '=' || rid FROM messages ORDER BY rid"),
                 Is.EqualTo(searchIds), "each message keeps its search id as its rowid");
             Assert.That(await file.StringsAsync("SELECT m.conversation_id || ':' || m.seq || ' ' || f.text FROM message_fts f JOIN messages m ON m.rid = f.rowid ORDER BY f.rowid"),
@@ -103,7 +103,7 @@ public sealed class SqliteMessageTableTests
 
         using var store = await file.OpenStoreAsync();
 
-        Assert.That(await TableSqlAsync(), Does.Not.Contain("WITHOUT ROWID"));
+        Assert.That(await file.TableSqlAsync("messages"), Does.Not.Contain("WITHOUT ROWID"));
         Assert.That((await SearchAsync(store, "older")).Select(m => m.Seq), Is.EqualTo(new long[] { 2, 1 }));
     }
 
@@ -148,10 +148,6 @@ public sealed class SqliteMessageTableTests
 
     static Task<IReadOnlyList<Message>> SearchAsync(SqliteImStore store, string keyword) =>
         store.SearchMessagesAsync([new SearchScope("single_x"), new SearchScope("single_y")], MessageSearchText.Keyword(keyword), long.MaxValue, 10, default);
-
-    Task<string> TableSqlAsync() => file.ScalarAsync<string>("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'messages'");
-
-    Task<long> TableCountAsync(string table) => file.ScalarAsync<long>($"SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '{table}'");
 
     Task<List<string>> SchemaAsync() => file.StringsAsync("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name");
 }
