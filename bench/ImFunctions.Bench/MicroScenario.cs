@@ -14,6 +14,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Push.WebPubSub;
+using ImFunctions.Local.Hosting;
 
 namespace ImFunctions.Bench;
 
@@ -61,9 +62,8 @@ public class RequestPathBenchmarks
     DefaultHttpContext http = null!;
     RequestBody.Raw raw = null!;
     IResult envelope = null!;
-    ILoggerFactory loggers = null!;
+    JsonLineLoggerProvider logLines = null!;
     ILogger log = null!;
-    TextWriter console = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -79,18 +79,15 @@ public class RequestPathBenchmarks
         body = RequestBody.Parse(http.Request, raw).Match(b => b, e => throw new InvalidOperationException(e.Message));
         request = body.Deserialize<SendMsgRequest>(ImJson.Options)!;
         envelope = UniIm.Ok(new SentMessage(Ids.New(), ConversationIds.Single(Ids.New(), Ids.New()), 42, 1_700_000_000_000));
-        // The app's log provider (ImFunctionsApp): JSON lines on the console, here written to nowhere.
-        console = Console.Out;
-        Console.SetOut(TextWriter.Null);
-        loggers = LoggerFactory.Create(b => b.AddJsonConsole(json => json.IncludeScopes = false));
-        log = loggers.CreateLogger<ImPipeline>();
+        // The app's log provider (ImFunctionsApp): JSON lines on stdout, here written to nowhere.
+        logLines = new JsonLineLoggerProvider(Stream.Null);
+        log = logLines.CreateLogger(typeof(ImPipeline).FullName!);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        loggers.Dispose();
-        Console.SetOut(console);
+        logLines.Dispose();
     }
 
     // The same token on every call, as a client sends it: after the first call this is the remembered check.
@@ -109,7 +106,7 @@ public class RequestPathBenchmarks
     [Benchmark(Description = "envelope (200, sendMsg data)")]
     public Task Envelope() => envelope.ExecuteAsync(http);
 
-    [Benchmark(Description = "request log line (JSON console)")]
+    [Benchmark(Description = "request log line (JSON lines)")]
     public void RequestLogLine()
     {
         using var meter = StoreMeter.Start();

@@ -33,8 +33,8 @@ public static class ImFunctionsApp
             builder.WebHost.UseUrls($"http://127.0.0.1:{config["PORT"] ?? "7071"}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         // ASP.NET's own request lines carry hosts, paths and query strings (the hub's access_token): RequestLog replaces them.
-        builder.Logging.ClearProviders().AddJsonConsole(json => json.IncludeScopes = false)
-            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.ClearProviders().AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddSingleton<ILoggerProvider>(_ => new JsonLineLoggerProvider(Console.OpenStandardOutput()));
 
         builder.Services.AddImFunctions(config, dataDirectory);
         builder.Services.AddImObservability(config);
