@@ -59,14 +59,15 @@ public sealed class JsonLineLoggerProvider : ILoggerProvider
     void Enqueue(byte[] line)
     {
         if (broken || stopping) return;
-        if (Interlocked.Add(ref queuedBytes, line.Length) > MaxQueuedBytes)
+        var queued = Interlocked.Add(ref queuedBytes, line.Length);
+        if (queued > MaxQueuedBytes)
         {
             Interlocked.Add(ref queuedBytes, -line.Length);
             Interlocked.Increment(ref dropped);
             return;
         }
         lines.Enqueue(line);
-        if (Volatile.Read(ref queuedBytes) >= WakeBytes) wake.Set();
+        if (queued >= WakeBytes) wake.Set();
     }
 
     void WriteLoop()
@@ -93,18 +94,17 @@ public sealed class JsonLineLoggerProvider : ILoggerProvider
 
     void Flush(ArrayBufferWriter<byte> batch)
     {
-        if (batch.WrittenCount == 0) return;
-        try
+        if (batch.WrittenCount > 0 && !broken)
         {
-            if (!broken)
+            try
             {
                 output.Write(batch.WrittenSpan);
                 output.Flush();
             }
-        }
-        catch (IOException)
-        {
-            broken = true;   // stdout closed: logging stops, requests go on
+            catch (IOException)
+            {
+                broken = true;   // stdout closed: logging stops, requests go on
+            }
         }
         batch.ResetWrittenCount();
     }
