@@ -125,6 +125,53 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
+    public async Task A_batch_runs_its_writes_once_and_only_after_one_threw_runs_again_with_each_write_in_a_savepoint()
+    {
+        using var store = await NewStoreAsync();
+        var (a, b, c, d) = (NewUser(), NewUser(), NewUser(), NewUser());
+        var runs = new int[4];
+        Task<int> Insert(int write, User user, bool thenThrow = false) => store.WriteAsync(async connection =>
+        {
+            Interlocked.Increment(ref runs[write]);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO users (id, doc) VALUES ($id, $doc)";
+            command.Parameters.AddWithValue("$id", user.Id);
+            command.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(user, ImJson.Options));
+            await command.ExecuteNonQueryAsync();
+            return thenThrow ? throw new InvalidOperationException("failed after writing") : write;
+        }, default);
+
+        using (var gate = await Gate.CloseAsync(store))
+        {
+            var together = new[] { Insert(0, a), Insert(1, b) };
+            await gate.OpenWhenQueuedAsync(store, 2);
+            await Task.WhenAll(together);
+        }
+        Assert.That(runs, Is.EqualTo(new[] { 1, 1, 0, 0 }), "a batch where nothing throws runs each write once");
+        Assert.That(store.BatchesRunAgain, Is.Zero);
+
+        Array.Clear(runs);
+        var a2 = NewUser();
+        var commitsBefore = store.Commits;
+        using (var gate = await Gate.CloseAsync(store))
+        {
+            var before = Insert(0, c);
+            var failing = Insert(1, a2, thenThrow: true);
+            var after = Insert(2, d);
+            await gate.OpenWhenQueuedAsync(store, 3);
+            Assert.That(await before, Is.EqualTo(0));
+            Assert.That(async () => await failing, Throws.InvalidOperationException.With.Message.EqualTo("failed after writing"));
+            Assert.That(await after, Is.EqualTo(2));
+        }
+        Assert.That(runs[..3], Is.EqualTo(new[] { 2, 2, 1 }), "the first pass stops at the write that threw; the second runs all three");
+        Assert.That(store.BatchesRunAgain, Is.EqualTo(1));
+        Assert.That(store.Commits - commitsBefore, Is.EqualTo(2), "the gate's batch, then one commit for the three");
+        foreach (var user in new[] { a, b, c, d })
+            Assert.That(await store.GetUserAsync(user.Id, default), Is.Not.Null);
+        Assert.That(await store.GetUserAsync(a2.Id, default), Is.Null, "the write that threw is undone, and only it");
+    }
+
+    [Test]
     public async Task A_message_and_its_rows_are_one_write_stored_together_or_not_at_all()
     {
         using var store = await NewStoreAsync();

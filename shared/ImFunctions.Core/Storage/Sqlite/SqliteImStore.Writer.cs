@@ -10,9 +10,9 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// commit (under synchronous=FULL, each sync to disk) costs far more than a write's statements, so writes do not
 /// commit one by one. They queue, and one loop takes every write waiting at that moment (at most <see cref="MaxBatch"/>)
 /// into one <c>BEGIN IMMEDIATE … COMMIT</c>: a lone write commits at once, writes that arrive while a commit runs
-/// share the next one. Each write runs in a SAVEPOINT of its own, so one that throws is rolled back alone and gets its
-/// own exception; nobody is answered before the COMMIT holding their write has returned, and if it fails, nobody of
-/// the batch is told their write is stored.
+/// share the next one. A write that throws is rolled back alone and gets its own exception (<see cref="CommitAsync"/>);
+/// nobody is answered before the COMMIT holding their write has returned, and if it fails, nobody of the batch is told
+/// their write is stored.
 /// <para>
 /// The loop runs on a thread of its own, not on the thread pool, and asks the OS for a higher priority than the
 /// threads serving requests (<see cref="WriterThread"/>): every send waits for it, so under load a writer that waits
@@ -130,28 +130,27 @@ public sealed partial class SqliteImStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Commits the batch. Its writes first run one after another with nothing between them. Only if one throws is the
+    /// transaction rolled back and the batch run again, each write in a SAVEPOINT of its own, so that the one that
+    /// throws is undone alone. A savepoint on every write cost more the larger the batch: while it is open SQLite keeps
+    /// a copy of each page the write changes that an earlier write of the batch had changed already, which under load
+    /// is most of its pages (docs/benchmarks.md, <i>A savepoint only when a write failed</i>). So a write's work can
+    /// run twice, the first time rolled back; like the apply functions of a conditional write, which run again after a
+    /// lost race, it must change nothing but the file (the store operations it counts aside).
+    /// </summary>
     async Task CommitAsync(List<Write> batch)
     {
         try
         {
             var connection = writer ??= await OpenWriterAsync();
-            await ExecuteAsync(connection, "BEGIN IMMEDIATE", CancellationToken.None);
-            await ForgetRowsIfAnotherWriterCommittedAsync(connection);
-            foreach (var write in batch)
+            if (!await RunTogetherAsync(connection, batch))
             {
-                var rowsBefore = writtenRows.Count;
-                await ExecuteAsync(connection, "SAVEPOINT write", CancellationToken.None);
-                if (await write.RunAsync(connection))
-                    await ExecuteAsync(connection, "RELEASE write", CancellationToken.None);
-                // A failed statement (a constraint, say) undoes only itself, but a few errors (SQLITE_FULL, IOERR,
-                // NOMEM) make SQLite roll back the whole transaction: then the batch's earlier writes are gone too.
-                else if (raw.sqlite3_get_autocommit(connection.Handle) == 0)
-                {
-                    await ExecuteAsync(connection, "ROLLBACK TO write; RELEASE write", CancellationToken.None);
-                    writtenRows.RemoveRange(rowsBefore, writtenRows.Count - rowsBefore);
-                }
-                else
-                    throw new InvalidOperationException("SQLite rolled back the whole transaction", write.Error);
+                await RollBackAsync();
+                writtenRows.Clear();
+                Interlocked.Increment(ref batchesRunAgain);
+                connection = writer ??= await OpenWriterAsync();
+                await RunEachInSavepointAsync(connection, batch);
             }
             await ExecuteAsync(connection, "COMMIT", CancellationToken.None);
             rowCache.Committed(writtenRows);
@@ -170,6 +169,47 @@ public sealed partial class SqliteImStore : IDisposable
         }
         foreach (var write in batch) write.Complete();
     }
+
+    /// <summary>Begins the batch's transaction and runs its writes in it; false at the first that threw (the transaction is left open).</summary>
+    async Task<bool> RunTogetherAsync(SqliteConnection connection, List<Write> batch)
+    {
+        await BeginAsync(connection);
+        foreach (var write in batch)
+            if (!await write.RunAsync(connection)) return false;
+        return true;
+    }
+
+    /// <summary>Begins the batch's transaction again and runs each write in a savepoint: one that throws is rolled back alone.</summary>
+    async Task RunEachInSavepointAsync(SqliteConnection connection, List<Write> batch)
+    {
+        await BeginAsync(connection);
+        foreach (var write in batch)
+        {
+            var rowsBefore = writtenRows.Count;
+            await ExecuteAsync(connection, "SAVEPOINT write", CancellationToken.None);
+            if (await write.RunAsync(connection))
+                await ExecuteAsync(connection, "RELEASE write", CancellationToken.None);
+            // A failed statement (a constraint, say) undoes only itself, but a few errors (SQLITE_FULL, IOERR,
+            // NOMEM) make SQLite roll back the whole transaction: then the batch's earlier writes are gone too.
+            else if (raw.sqlite3_get_autocommit(connection.Handle) == 0)
+            {
+                await ExecuteAsync(connection, "ROLLBACK TO write; RELEASE write", CancellationToken.None);
+                writtenRows.RemoveRange(rowsBefore, writtenRows.Count - rowsBefore);
+            }
+            else
+                throw new InvalidOperationException("SQLite rolled back the whole transaction", write.Error);
+        }
+    }
+
+    async Task BeginAsync(SqliteConnection connection)
+    {
+        await ExecuteAsync(connection, "BEGIN IMMEDIATE", CancellationToken.None);
+        await ForgetRowsIfAnotherWriterCommittedAsync(connection);
+    }
+
+    /// <summary>Batches run a second time, each write in a savepoint, because one of their writes threw.</summary>
+    internal long BatchesRunAgain => Interlocked.Read(ref batchesRunAgain);
+    long batchesRunAgain;
 
     /// <summary>
     /// In the batch's transaction, before its writes: if any other connection committed since the last batch (another
@@ -306,6 +346,7 @@ public sealed partial class SqliteImStore : IDisposable
 
         public override async Task<bool> RunAsync(SqliteConnection connection)
         {
+            Error = null;   // a write runs again when a batch mate threw
             try
             {
                 result = await (caller is null ? work(connection) : InCallerContext(connection));
