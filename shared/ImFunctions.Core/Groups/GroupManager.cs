@@ -114,8 +114,7 @@ public sealed class GroupManager(IGroupStore store, GroupDirectory directory, Gr
     static string DefaultName(User owner, IEnumerable<User> members)
     {
         var names = string.Join(" ", new[] { owner }.Concat(members).Take(10).Select(u => u.Nickname).Where(n => !string.IsNullOrEmpty(n)));
-        var info = new System.Globalization.StringInfo(names.Length == 0 ? "group chat" : names);
-        return info.LengthInTextElements <= 30 ? info.String : info.SubstringByTextElements(0, 30);
+        return TextElements.Truncate(names.Length == 0 ? "group chat" : names, 30);
     }
 
     /// <summary>Adds members, mirrors them into the push group, then announces join-group. Null on success.</summary>

@@ -129,16 +129,10 @@ public static class MessageNotes
     {
         if (message.IsRevoke) return Revoked;
         if (message.Type == "text" && message.Body.ValueKind == JsonValueKind.String)
-            return Truncate(message.Body.GetString()!.ReplaceLineEndings(""), maxChars);
+            return TextElements.Truncate(message.Body.GetString()!.ReplaceLineEndings(""), maxChars);
         if (message.Type == "userinfo-card" && message.Body.ValueKind == JsonValueKind.Object
             && message.Body.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String)
-            return Truncate(name.GetString() + " 的名片", maxChars);
+            return TextElements.Truncate(name.GetString() + " 的名片", maxChars);
         return Labels.GetValueOrDefault(message.Type, $"[{message.Type}]");
-    }
-
-    static string Truncate(string text, int maxChars)
-    {
-        var info = new System.Globalization.StringInfo(text);
-        return info.LengthInTextElements <= maxChars ? text : info.SubstringByTextElements(0, maxChars);
     }
 }
