@@ -133,11 +133,11 @@ public sealed partial class SqliteImStore : IDisposable
     /// <summary>
     /// Commits the batch. Its writes first run one after another with nothing between them. Only if one throws is the
     /// transaction rolled back and the batch run again, each write in a SAVEPOINT of its own, so that the one that
-    /// throws is undone alone. A savepoint on every write cost more the larger the batch: while it is open SQLite keeps
-    /// a copy of each page the write changes that an earlier write of the batch had changed already, which under load
-    /// is most of its pages (docs/benchmarks.md, <i>A savepoint only when a write failed</i>). So a write's work can
-    /// run twice, the first time rolled back; like the apply functions of a conditional write, which run again after a
-    /// lost race, it must change nothing but the file (the store operations it counts aside).
+    /// throws is undone alone. A savepoint costs two statements and, while it is open, SQLite's copies of the pages the
+    /// write changes (its statement journal), kept to put them back; writes almost never throw, so that was paid for
+    /// nothing (docs/benchmarks.md, <i>A savepoint only when a write failed</i>). So a write's work can run twice, the
+    /// first time rolled back; like the apply functions of a conditional write, which run again after a lost race, it
+    /// must change nothing but the file (the store operations it counts aside).
     /// </summary>
     async Task CommitAsync(List<Write> batch)
     {
