@@ -129,7 +129,7 @@ public sealed class SqliteGroupCommitTests
     {
         using var store = await NewStoreAsync();
         var (a, b, c, d) = (NewUser(), NewUser(), NewUser(), NewUser());
-        var runs = new int[4];
+        var runs = new int[3];
         Task<int> Insert(int write, User user, bool thenThrow = false) => store.WriteAsync(async connection =>
         {
             Interlocked.Increment(ref runs[write]);
@@ -147,28 +147,28 @@ public sealed class SqliteGroupCommitTests
             await gate.OpenWhenQueuedAsync(store, 2);
             await Task.WhenAll(together);
         }
-        Assert.That(runs, Is.EqualTo(new[] { 1, 1, 0, 0 }), "a batch where nothing throws runs each write once");
+        Assert.That(runs, Is.EqualTo(new[] { 1, 1, 0 }), "a batch where nothing throws runs each write once");
         Assert.That(store.BatchesRunAgain, Is.Zero);
 
         Array.Clear(runs);
-        var a2 = NewUser();
+        var thrower = NewUser();
         var commitsBefore = store.Commits;
         using (var gate = await Gate.CloseAsync(store))
         {
             var before = Insert(0, c);
-            var failing = Insert(1, a2, thenThrow: true);
+            var failing = Insert(1, thrower, thenThrow: true);
             var after = Insert(2, d);
             await gate.OpenWhenQueuedAsync(store, 3);
             Assert.That(await before, Is.EqualTo(0));
             Assert.That(async () => await failing, Throws.InvalidOperationException.With.Message.EqualTo("failed after writing"));
             Assert.That(await after, Is.EqualTo(2));
         }
-        Assert.That(runs[..3], Is.EqualTo(new[] { 2, 2, 1 }), "the first pass stops at the write that threw; the second runs all three");
+        Assert.That(runs, Is.EqualTo(new[] { 2, 2, 1 }), "the first pass stops at the write that threw; the second runs all three");
         Assert.That(store.BatchesRunAgain, Is.EqualTo(1));
         Assert.That(store.Commits - commitsBefore, Is.EqualTo(2), "the gate's batch, then one commit for the three");
         foreach (var user in new[] { a, b, c, d })
             Assert.That(await store.GetUserAsync(user.Id, default), Is.Not.Null);
-        Assert.That(await store.GetUserAsync(a2.Id, default), Is.Null, "the write that threw is undone, and only it");
+        Assert.That(await store.GetUserAsync(thrower.Id, default), Is.Null, "the write that threw is undone, and only it");
     }
 
     [Test]

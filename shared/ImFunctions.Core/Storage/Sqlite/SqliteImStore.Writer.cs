@@ -170,7 +170,7 @@ public sealed partial class SqliteImStore : IDisposable
         foreach (var write in batch) write.Complete();
     }
 
-    /// <summary>Begins the batch's transaction and runs its writes in it; false at the first that threw (the transaction is left open).</summary>
+    /// <summary>Begins the batch's transaction and runs its writes in it; false at the first that threw, with the transaction to be rolled back.</summary>
     async Task<bool> RunTogetherAsync(SqliteConnection connection, List<Write> batch)
     {
         await BeginAsync(connection);
