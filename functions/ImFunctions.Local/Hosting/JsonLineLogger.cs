@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
+using ImFunctions.Core.Domain;
 
 namespace ImFunctions.Local.Hosting;
 
@@ -109,32 +110,27 @@ public sealed class JsonLineLoggerProvider : ILoggerProvider
         batch.ResetWrittenCount();
     }
 
-    [ThreadStatic] static ArrayBufferWriter<byte>? lineBuffer;
-    [ThreadStatic] static Utf8JsonWriter? lineWriter;
+    static readonly KeptJsonWriter LineWriter = new(new JsonWriterOptions { SkipValidation = true });
 
     /// <summary>One log entry as a JSON line (with its newline), in Microsoft's JSON console shape.</summary>
     static byte[] Line<TState>(string category, LogLevel level, EventId eventId, string? message, Exception? exception, TState state)
     {
-        var buffer = lineBuffer ??= new ArrayBufferWriter<byte>(1024);
-        buffer.ResetWrittenCount();
-        var json = lineWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
-        json.Reset(buffer);
-        json.WriteStartObject();
-        json.WriteNumber("EventId", eventId.Id);
-        json.WriteString("LogLevel", level.ToString());
-        json.WriteString("Category", category);
-        json.WriteString("Message", message);
-        if (exception is not null) json.WriteString("Exception", exception.ToString().Replace(Environment.NewLine, " "));
-        if (state is IReadOnlyCollection<KeyValuePair<string, object?>> properties)
+        var json = LineWriter.WriteObject((category, level, eventId, message, exception, state), static (json, entry) =>
         {
-            json.WriteStartObject("State");
-            foreach (var (key, value) in properties) WriteProperty(json, key, value);
-            json.WriteEndObject();
-        }
-        json.WriteEndObject();
-        json.Flush();
-        var line = new byte[buffer.WrittenCount + 1];
-        buffer.WrittenSpan.CopyTo(line);
+            json.WriteNumber("EventId", entry.eventId.Id);
+            json.WriteString("LogLevel", entry.level.ToString());
+            json.WriteString("Category", entry.category);
+            json.WriteString("Message", entry.message);
+            if (entry.exception is not null) json.WriteString("Exception", entry.exception.ToString().Replace(Environment.NewLine, " "));
+            if (entry.state is IReadOnlyCollection<KeyValuePair<string, object?>> properties)
+            {
+                json.WriteStartObject("State");
+                foreach (var (key, value) in properties) WriteProperty(json, key, value);
+                json.WriteEndObject();
+            }
+        });
+        var line = new byte[json.Length + 1];
+        json.CopyTo(line);
         line[^1] = (byte)'\n';
         return line;
     }

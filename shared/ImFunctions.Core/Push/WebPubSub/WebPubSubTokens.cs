@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using ImFunctions.Core.Domain;
 
 namespace ImFunctions.Core.Push.WebPubSub;
 
@@ -55,10 +56,7 @@ public static class WebPubSubTokens
     /// <summary>The token's first segment and its dot: the same header on every token.</summary>
     static readonly byte[] HeaderSegment = Encoding.ASCII.GetBytes(Base64Url.EncodeToString("""{"alg":"HS256","typ":"JWT"}"""u8) + ".");
 
-    // The claims' JSON is written into a buffer kept per thread: Utf8JsonWriter reserves room for the worst-case
-    // escaping of every string, which grew a fresh 256-byte buffer to ~5 KB for each token.
-    [ThreadStatic] static ArrayBufferWriter<byte>? claimsBuffer;
-    [ThreadStatic] static Utf8JsonWriter? claimsWriter;
+    static readonly KeptJsonWriter Claims = new(Compact);
 
     /// <summary>
     /// Signs with a per-thread claims buffer, the stack and one pooled buffer: on Azure every push call signs a token,
@@ -66,22 +64,15 @@ public static class WebPubSubTokens
     /// </summary>
     static string Sign(string accessKey, Action<Utf8JsonWriter> writeClaims)
     {
-        var claims = claimsBuffer ??= new ArrayBufferWriter<byte>(4096);
-        claims.ResetWrittenCount();
-        var writer = claimsWriter ??= new Utf8JsonWriter(claims, Compact);
-        writer.Reset(claims);
-        writer.WriteStartObject();
-        writeClaims(writer);
-        writer.WriteEndObject();
-        writer.Flush();
-        var length = HeaderSegment.Length + Base64Url.GetEncodedLength(claims.WrittenCount) + 1 + Base64Url.GetEncodedLength(HMACSHA256.HashSizeInBytes);
+        var claims = Claims.WriteObject(writeClaims, static (writer, write) => write(writer));
+        var length = HeaderSegment.Length + Base64Url.GetEncodedLength(claims.Length) + 1 + Base64Url.GetEncodedLength(HMACSHA256.HashSizeInBytes);
         var rented = ArrayPool<byte>.Shared.Rent(length + Encoding.UTF8.GetMaxByteCount(accessKey.Length));
         try
         {
             var token = rented.AsSpan(0, length);
             var key = rented.AsSpan(length, Encoding.UTF8.GetBytes(accessKey, rented.AsSpan(length)));
             HeaderSegment.CopyTo(token);
-            var signed = HeaderSegment.Length + Base64Url.EncodeToUtf8(claims.WrittenSpan, token[HeaderSegment.Length..]);
+            var signed = HeaderSegment.Length + Base64Url.EncodeToUtf8(claims, token[HeaderSegment.Length..]);
             Span<byte> signature = stackalloc byte[HMACSHA256.HashSizeInBytes];
             HMACSHA256.HashData(key, token[..signed], signature);
             token[signed] = (byte)'.';
@@ -91,8 +82,6 @@ public static class WebPubSubTokens
         finally
         {
             ArrayPool<byte>.Shared.Return(rented, clearArray: true);   // it held the key
-            // A client token for a user in very many groups is rare: its buffer is not kept.
-            if (claims.Capacity > 64 * 1024) (claimsBuffer, claimsWriter) = (null, null);
         }
     }
 }
