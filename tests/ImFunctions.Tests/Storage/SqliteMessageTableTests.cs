@@ -11,7 +11,8 @@ namespace ImFunctions.Tests.Storage;
 /// <summary>
 /// Messages live in an ordinary (rowid) table, appended at its end, and a message's rowid is its search id; a file
 /// written before 2026-12 kept them WITHOUT ROWID with the search ids in a table of their own, and is moved over when
-/// a store opens it: every message, every indexed text still pointing at its message, the texts still pending indexed.
+/// a store opens it: every message keeps its search id, and the index of that time, kept in the store's file then,
+/// is built again in its own file.
 /// </summary>
 public sealed class SqliteMessageTableTests
 {
@@ -33,7 +34,7 @@ public sealed class SqliteMessageTableTests
     }
 
     [Test]
-    public async Task A_file_with_the_old_table_is_moved_over_once_keeping_its_indexed_texts_with_their_messages()
+    public async Task A_file_with_the_old_table_is_moved_over_once_and_its_texts_indexed_again_in_the_search_file()
     {
         // Two conversations written side by side; the first four indexed, the last two still pending; one message
         // deleted by the retention sweep of before, which left its search id and its indexed text behind.
@@ -53,16 +54,17 @@ public sealed class SqliteMessageTableTests
             Assert.That(await file.TableSqlAsync("message_search"), Is.Null);
             Assert.That(await file.StringsAsync("SELECT conversation_id || ':' || seq || '=' || rid FROM messages ORDER BY rid"),
                 Is.EqualTo(searchIds), "each message keeps its search id as its rowid");
-            Assert.That(await file.StringsAsync("SELECT m.conversation_id || ':' || m.seq || ' ' || f.text FROM message_fts f JOIN messages m ON m.rid = f.rowid ORDER BY f.rowid"),
-                Is.EqualTo(new[] { "single_x:1 indexed 1 of single_x", "single_y:1 indexed 1 of single_y", "single_x:2 indexed 2 of single_x" }),
-                "the indexed texts still point at their messages; the deleted message's text left the index");
+            Assert.That(await file.TableSqlAsync("message_fts"), Is.Null, "the index of before left the store's file");
             Assert.That(await file.StringsAsync("SELECT name FROM sqlite_schema WHERE type IN ('index', 'trigger') AND tbl_name = 'messages' AND sql IS NOT NULL ORDER BY name"),
-                Is.EqualTo(new[] { "messages_by_create_time", "messages_by_id", "messages_by_update", "messages_search_delete", "messages_search_update" }));
+                Is.EqualTo(new[] { "messages_by_create_time", "messages_by_id", "messages_by_update", "messages_search_changed", "messages_search_deleted" }));
 
             Assert.That((await ReadAsync(store, "single_x")).Select(m => m.Body.GetString()), Is.EqualTo(new[] { "x needle one", "x needle two", "x needle three" }));
             Assert.That((await ReadAsync(store, "single_y")).Select(m => m.Seq), Is.EqualTo(new long[] { 1, 3 }));
-            // The pending texts are indexed before a search; a new message goes after every moved one.
+            // Every text is indexed again, in the index's own file, before a search; a new message goes after every moved one.
             Assert.That((await SearchAsync(store, "three")).Select(m => m.ConversationId), Is.EquivalentTo(new[] { "single_x", "single_y" }));
+            Assert.That((await SearchAsync(store, "needle")).Select(m => m.Body.GetString()),
+                Is.EquivalentTo(new[] { "x needle one", "y needle one", "x needle two", "x needle three", "y needle three" }),
+                "each text found with its message; the one deleted before is not");
             var appended = new Message
             {
                 Id = Ids.New(), ConversationId = "single_x", Seq = 4, FromUid = "a", ToUid = "b", Appid = "__UNI__TEST", Type = "text",

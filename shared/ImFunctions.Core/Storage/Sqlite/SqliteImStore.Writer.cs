@@ -251,6 +251,7 @@ public sealed partial class SqliteImStore : IDisposable
         await ExecuteAsync(connection, "PRAGMA temp_store = MEMORY", CancellationToken.None);
         raw.sqlite3_commit_hook(connection.Handle, countCommit ??= _ => { Interlocked.Increment(ref commits); return 0; }, null);
         if (checkpointLoop is null) StartOnce(ref checkpointLoop, CheckpointLoopAsync);
+        if (indexLoop is null) StartOnce(ref indexLoop, IndexLoopAsync);
         return connection;
     }
 
@@ -268,7 +269,7 @@ public sealed partial class SqliteImStore : IDisposable
     /// <summary>Writes already queued still run and commit; later ones are refused.</summary>
     public void Dispose()
     {
-        // Texts still pending are indexed after the next send or before the next search.
+        // Texts still pending are indexed after the next commit or before the next search.
         StopLoop(indexStop, ref indexLoop);
         writes.Writer.TryComplete();
         writesQueued.Set();
@@ -276,6 +277,7 @@ public sealed partial class SqliteImStore : IDisposable
         // What the WAL still holds, SQLite checkpoints when the file's last connection closes.
         StopLoop(checkpointStop, ref checkpointLoop);
         CloseWriter();
+        CloseIndexer();
     }
 
     /// <summary>A command for <paramref name="sql"/>: on the writer, the one kept (and prepared) for that SQL.</summary>

@@ -89,9 +89,8 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
 
     /// <summary>
     /// A file from before <see cref="MessagesTable"/> kept each message's search id in <c>message_search</c>; a message
-    /// keeps it as its rowid, so the texts already indexed stay where they are, and messages with none (a file from
-    /// before search) get theirs after every other. Texts of messages deleted before (the retention purge of that time
-    /// left them in the index) leave the index here.
+    /// keeps it as its rowid, and messages with none (a file from before search) get theirs after every other. The
+    /// index of that time, in this file, is dropped after the move and built again in its own file (SqliteImStore.Search.cs).
     /// </summary>
     async Task<string> MoveMessagesSqlAsync(SqliteConnection connection, CancellationToken ct)
     {
@@ -104,10 +103,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
                 SELECT {searchId} AS search_id, m.conversation_id, m.seq, m.id, m.update_time, m.doc FROM messages_without_rowid m
                 ORDER BY search_id IS NULL, search_id;
             DROP TABLE messages_without_rowid;
-            {(hadSearch ? """
-                DELETE FROM message_fts WHERE rowid NOT IN (SELECT rid FROM messages);
-                DROP TABLE message_search;
-                """ : "")}
+            {(hadSearch ? "DROP TABLE message_search;" : "")}
             """;
     }
 
@@ -231,7 +227,6 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
                     ("$t", message.UpdateTime), ("$doc", doc));
                 if (inserted == 0) return AppendResult.SeqTaken(await HeadSeqAsync(connection, message.ConversationId, ct));
-                MessageAppended();
                 foreach (var row in planned) await WriteRowAsync(connection, row, ct);
                 return AppendResult.Appended;
             }
@@ -408,14 +403,17 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         Deserialize<ConversationRow>(reader.GetString(0)) with { ETag = reader.GetInt64(1).ToString() };
 
     Task<IReadOnlyList<T>> QueryDocsAsync<T>(StoreOp op, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters) =>
-        RunAsync(op, async connection =>
-        {
-            await using var command = Command(connection, sql, parameters);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var docs = new List<T>();
-            while (await reader.ReadAsync(ct)) docs.Add(Deserialize<T>(reader.GetString(0)));
-            return (IReadOnlyList<T>)docs;
-        }, ct);
+        RunAsync(op, connection => ReadDocsAsync<T>(connection, sql, ct, parameters), ct);
+
+    async Task<IReadOnlyList<T>> ReadDocsAsync<T>(SqliteConnection connection, string sql, CancellationToken ct,
+        params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var docs = new List<T>();
+        while (await reader.ReadAsync(ct)) docs.Add(Deserialize<T>(reader.GetString(0)));
+        return docs;
+    }
 
     /// <summary>One metered round trip: a write goes into the writer's next group commit, a read runs on a pooled connection.</summary>
     Task<T> RunAsync<T>(StoreOp op, Func<SqliteConnection, Task<T>> work, CancellationToken ct)
@@ -424,12 +422,13 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         return op == StoreOp.Write ? WriteAsync(work, ct) : ReadAsync(work, ct);
     }
 
-    /// <summary>Reads run on pooled connections, in parallel with each other and with the writer (WAL).</summary>
-    async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+    /// <summary>Reads run on pooled connections (the store's, unless <paramref name="open"/> says), in parallel with each other and with the writer (WAL).</summary>
+    async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken ct,
+        Func<CancellationToken, Task<SqliteConnection>>? open = null)
     {
         try
         {
-            await using var connection = await OpenAsync(ct);
+            await using var connection = await (open ?? OpenAsync)(ct);
             return await work(connection);
         }
         catch (SqliteException e) when (IsLocked(e))
