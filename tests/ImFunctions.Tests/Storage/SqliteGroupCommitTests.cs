@@ -560,8 +560,8 @@ public sealed class SqliteGroupCommitTests
     {
         if (!OperatingSystem.IsLinux()) Assert.Ignore("nice values per thread are Linux's");
         using var store = await NewStoreAsync();
-        var writerNice = await store.WriteAsync(_ => Task.FromResult(NiceOf("/proc/thread-self/stat")), default);
-        var processNice = NiceOf($"/proc/{Environment.ProcessId}/stat");
+        var writerNice = await store.WriteAsync(_ => Task.FromResult(NiceValues.Of("/proc/thread-self/stat")), default);
+        var processNice = NiceValues.OfProcess();
 
         // Only a process without CAP_SYS_NICE is refused; where it has it (root on CI) the raise itself is tested.
         if (HasCapSysNice())
@@ -580,13 +580,6 @@ public sealed class SqliteGroupCommitTests
         {
             var line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith("CapEff:"));
             return (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 23)) != 0;
-        }
-
-        // Field 19 of /proc/…/stat, counted after the command name's closing parenthesis (the name may hold spaces).
-        static int NiceOf(string statPath)
-        {
-            var stat = File.ReadAllText(statPath);
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16]);
         }
     }
 

@@ -3,6 +3,7 @@ using ImFunctions.Core.Domain;
 using ImFunctions.Core.Messages;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
+using ImFunctions.Tests.Support;
 using Microsoft.Data.Sqlite;
 
 namespace ImFunctions.Tests.Storage;
@@ -160,6 +161,21 @@ public sealed class SqliteSearchIndexTests
             held.SetResult();
             await holding;
         }
+    }
+
+    [Test]
+    public async Task The_indexer_runs_on_a_thread_of_its_own_below_the_process_priority()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("nice values per thread are Linux's");
+        await AppendAsync("indexed by the loop, not by a search");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await IndexedTextsAsync() < 1 && waited.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        Assert.That(await IndexedTextsAsync(), Is.EqualTo(1));
+
+        var indexers = Directory.GetDirectories($"/proc/{Environment.ProcessId}/task")
+            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "SQLite indexer").ToList();
+        Assert.That(indexers, Is.Not.Empty);
+        Assert.That(indexers.Select(task => NiceValues.Of(Path.Combine(task, "stat"))), Is.All.EqualTo(Math.Min(NiceValues.OfProcess() + 10, 19)));
     }
 
     [Test]

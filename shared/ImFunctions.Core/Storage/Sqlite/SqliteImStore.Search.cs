@@ -13,7 +13,8 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// Why a file of its own: SQLite lets one writer at a time hold a file. In the store's file the index's writes ran on
 /// the store's writer between the sends' commits, and every few of them FTS5 merged its segments for 18–40 ms while
 /// every send waited: at 2,500 msg/s the largest part of the sends' p99 (docs/benchmarks.md, *The search index in a
-/// file of its own*). In its own file the indexer writes beside the writer, never in its way.
+/// file of its own*). In its own file the indexer writes beside the writer, never in its way, and on a thread below
+/// the request threads' priority, so that its merges do not take a core from the sends either.
 /// </para>
 /// <para>
 /// Texts enter the index a moment after the send, in batches (<see cref="IndexInterval"/>). New messages are those
@@ -214,15 +215,21 @@ public sealed partial class SqliteImStore : IMessageSearchStore
     /// <summary>Indexes every message stored so far and every change noted, a chunk per transaction of the index.</summary>
     internal async Task IndexPendingAsync(CancellationToken ct)
     {
+        while (await IndexOnceAsync(ct)) { }
+    }
+
+    /// <summary>One chunk, under the indexer's lock (the loop's and the searches' chunks take turns). True when more may wait.</summary>
+    async Task<bool> IndexOnceAsync(CancellationToken ct)
+    {
         await indexing.WaitAsync(ct);
         try
         {
             indexer ??= await OpenIndexerAsync(ct);
-            while (await IndexChunkAsync(indexer, ct)) { }
+            return await IndexChunkAsync(indexer, ct);
         }
         catch (Exception e)
         {
-            // Whatever the transaction held is rolled back with the connection; the next pass opens a new one.
+            // Whatever the transaction held is rolled back with the connection; the next chunk opens a new one.
             indexer?.Dispose();
             indexer = null;
             if (IsLocked(e)) throw new DependencyUnavailableException("SQLite search index", e);
@@ -265,30 +272,31 @@ public sealed partial class SqliteImStore : IMessageSearchStore
     readonly CancellationTokenSource indexStop = new();
     Task? indexLoop;
 
-    /// <summary>Started with the writer: indexes within <see cref="IndexInterval"/> of a commit, whatever the commit changed.</summary>
-    async Task IndexLoopAsync()
+    /// <summary>
+    /// Started with the writer, on a thread of its own below the request threads (<see cref="StoreThread"/>): indexes
+    /// within <see cref="IndexInterval"/> of a commit, whatever the commit changed. Microsoft.Data.Sqlite's async
+    /// methods complete synchronously, so a chunk runs on this thread, at its priority, up to its last step (striking
+    /// the changes it took in, a write on the writer, when there were any).
+    /// </summary>
+    void IndexLoop()
     {
+        StoreThread.LowerPriority();
         var stop = indexStop.Token;
         var indexedAt = 0L;
-        using var timer = new PeriodicTimer(IndexInterval);
-        try
+        while (!stop.WaitHandle.WaitOne(IndexInterval))
         {
-            while (await timer.WaitForNextTickAsync(stop))
+            var committed = Commits;
+            if (committed == indexedAt) continue;
+            try
             {
-                var committed = Commits;
-                if (committed == indexedAt) continue;
-                try
-                {
-                    await IndexPendingAsync(stop);
-                    indexedAt = committed;
-                }
-                catch (Exception e) when (e is DependencyUnavailableException or SqliteException or ObjectDisposedException)
-                {
-                    // The file is locked or the store is closing. Pending texts wait for the next tick or search.
-                }
+                while (IndexOnceAsync(stop).GetAwaiter().GetResult()) { }
+                indexedAt = committed;
+            }
+            catch (Exception e) when (e is DependencyUnavailableException or SqliteException or ObjectDisposedException or OperationCanceledException)
+            {
+                // The file is locked or the store is closing. Pending texts wait for the next tick or search.
             }
         }
-        catch (OperationCanceledException) { }
     }
 
     /// <summary>After the loop stopped: the indexer's connection, unless a search still holds it.</summary>

@@ -15,7 +15,7 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// their write is stored.
 /// <para>
 /// The loop runs on a thread of its own, not on the thread pool, and asks the OS for a higher priority than the
-/// threads serving requests (<see cref="WriterThread"/>): every send waits for it, so under load a writer that waits
+/// threads serving requests (<see cref="StoreThread"/>): every send waits for it, so under load a writer that waits
 /// for a core, or behind the pool's queue to wake up, makes everyone wait.
 /// </para>
 /// </summary>
@@ -63,7 +63,7 @@ public sealed partial class SqliteImStore : IDisposable
     {
         if (ct.IsCancellationRequested) return Task.FromCanceled<T>(ct);
         var write = new Write<T>(work, ct);
-        if (writeLoop is null) StartOnce(ref writeLoop, () => WriterThread.Run("SQLite writer", WriteLoop));
+        if (writeLoop is null) StartOnce(ref writeLoop, () => StoreThread.Run("SQLite writer", WriteLoop));
         if (!writes.Writer.TryWrite(write)) return Task.FromException<T>(new ObjectDisposedException(nameof(SqliteImStore)));
         writesQueued.Set();
         return write.Task;
@@ -110,7 +110,7 @@ public sealed partial class SqliteImStore : IDisposable
     /// </summary>
     void WriteLoop()
     {
-        WriterPriorityRaised = WriterThread.RaisePriority();
+        WriterPriorityRaised = StoreThread.RaisePriority();
         var batch = new List<Write>(MaxBatch);
         while (true)
         {
@@ -251,7 +251,7 @@ public sealed partial class SqliteImStore : IDisposable
         await ExecuteAsync(connection, "PRAGMA temp_store = MEMORY", CancellationToken.None);
         raw.sqlite3_commit_hook(connection.Handle, countCommit ??= _ => { Interlocked.Increment(ref commits); return 0; }, null);
         if (checkpointLoop is null) StartOnce(ref checkpointLoop, CheckpointLoopAsync);
-        if (indexLoop is null) StartOnce(ref indexLoop, IndexLoopAsync);
+        if (indexLoop is null) StartOnce(ref indexLoop, () => StoreThread.Run("SQLite indexer", IndexLoop));
         return connection;
     }
 
