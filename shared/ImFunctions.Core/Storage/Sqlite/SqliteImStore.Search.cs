@@ -54,7 +54,7 @@ public sealed partial class SqliteImStore : IMessageSearchStore
         """;
 
     /// <summary>The search file of the store at <paramref name="path"/>: <c>.search</c> before its extension.</summary>
-    public static string SearchPath(string path) =>
+    static string SearchPath(string path) =>
         System.IO.Path.ChangeExtension(System.IO.Path.GetFullPath(path), ".search" + System.IO.Path.GetExtension(path));
 
     /// <summary>The indexer: the store's file, read, with the search file attached as <c>search</c>, written.</summary>
@@ -73,7 +73,7 @@ public sealed partial class SqliteImStore : IMessageSearchStore
         DataSource = options.Path, Mode = SqliteOpenMode.ReadOnly, Pooling = true, DefaultTimeout = (int)options.BusyTimeout.TotalSeconds,
     }.ToString();
 
-    /// <summary>The store's side of search: what changed since the index took it in. Run before the writer opens.</summary>
+    /// <summary>The notes of what changed, in the store's file, and the search file with its index. Run before the writer opens.</summary>
     async Task InitializeSearchAsync(SqliteConnection connection, CancellationToken ct)
     {
         if (await TableSqlAsync(connection, "message_fts", ct) is not null)
