@@ -29,8 +29,8 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// The index is derived from the store's file and never ahead of it: a missing search file is built again from the
 /// messages, and texts above the highest stored message (the store's file lost its last commits to a crash under
 /// synchronous=NORMAL, and their rowids will be handed out again) are dropped when the store opens. A change is
-/// struck from <c>search_changed</c> only after the index's commit that took it in is synced (the search file runs at
-/// synchronous=FULL), so no crash can leave a revoked body indexed with its change forgotten.
+/// struck from <c>search_changed</c> only after the index's commit that took it in is synced (such a commit alone runs
+/// at synchronous=FULL), so no crash can leave a revoked body indexed with its change forgotten.
 /// </para>
 /// </summary>
 public sealed partial class SqliteImStore : IMessageSearchStore
@@ -113,7 +113,7 @@ public sealed partial class SqliteImStore : IMessageSearchStore
         var connection = new SqliteConnection(indexerConnectionString);
         await connection.OpenAsync(ct);
         await ExecuteAsync(connection, "ATTACH DATABASE $path AS search", ct, ("$path", SearchPath(options.Path)));
-        await ExecuteAsync(connection, "PRAGMA search.journal_mode = WAL; PRAGMA search.synchronous = FULL", ct);
+        await ExecuteAsync(connection, "PRAGMA search.journal_mode = WAL", ct);
         return connection;
     }
 
@@ -247,8 +247,9 @@ public sealed partial class SqliteImStore : IMessageSearchStore
     /// </summary>
     async Task<bool> IndexChunkAsync(SqliteConnection connection, CancellationToken ct)
     {
-        await ExecuteAsync(connection, "BEGIN", ct);   // deferred: it locks the search file alone, at its first write
-        var indexed = await ExecuteAsync(connection, IndexNewSql, ct);
+        // New texts need no sync: an index behind the messages catches up, one ahead of them is cut back when the store
+        // opens. A change is struck only once the commit that took it in is synced: such a pass alone commits at FULL,
+        // so the search file's syncs do not queue beside every commit of the store's file (at FULL, each one syncs).
         long? lastChange;
         long changes;
         await using (var next = Command(connection, NextChangesSql))
@@ -257,13 +258,15 @@ public sealed partial class SqliteImStore : IMessageSearchStore
             await reader.ReadAsync(ct);
             (lastChange, changes) = (reader.IsDBNull(0) ? null : reader.GetInt64(0), reader.GetInt64(1));
         }
+        await ExecuteAsync(connection, lastChange is null ? "PRAGMA search.synchronous = NORMAL" : "PRAGMA search.synchronous = FULL", ct);
+        await ExecuteAsync(connection, "BEGIN", ct);   // deferred: it locks the search file alone, at its first write
+        var indexed = await ExecuteAsync(connection, IndexNewSql, ct);
         if (lastChange is { } last)
         {
             await using var upTo = Command(connection, IndexedUpToSql);
             await ExecuteAsync(connection, ReindexChangedSql, ct, ("$last", last), ("$upTo", (long)(await upTo.ExecuteScalarAsync(ct))!));
         }
         await ExecuteAsync(connection, "COMMIT", ct);
-        // Synced (synchronous=FULL): only now may the store's file forget the changes.
         if (lastChange is { } done)
             await WriteAsync(store => ExecuteAsync(store, "DELETE FROM search_changed WHERE id <= $last", ct, ("$last", done)), ct);
         return indexed == IndexChunk || changes == IndexChunk;
