@@ -25,7 +25,7 @@ public sealed class SecretsAndFilesTests
     }
 
     [Test, Platform(Exclude = "Win"), System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task The_database_its_wal_and_shm_and_the_dev_secrets_are_readable_by_the_owner_only()
+    public async Task The_database_its_search_index_their_wal_and_shm_and_the_dev_secrets_are_readable_by_the_owner_only()
     {
         await using var app = await TestApp.StartAsync(new Dictionary<string, string?>
         {
@@ -39,7 +39,11 @@ public sealed class SecretsAndFilesTests
         (await app.PostAsync("loginWithJWT", new { signedData = signed })).AssertOk();
 
         const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        var files = new[] { "imfunctions.db", "imfunctions.db-wal", "imfunctions.db-shm", DevSecrets.FileName }
+        var files = new[]
+            {
+                "imfunctions.db", "imfunctions.db-wal", "imfunctions.db-shm",
+                "imfunctions.search.db", "imfunctions.search.db-wal", "imfunctions.search.db-shm", DevSecrets.FileName,
+            }
             .ToDictionary(name => name, name => File.GetUnixFileMode(Path.Combine(app.DataDirectory, name)));
         Assert.That(files, Is.EqualTo(files.Keys.ToDictionary(name => name, _ => ownerOnly)));
         Assert.That(File.GetUnixFileMode(app.DataDirectory), Is.EqualTo(ownerOnly | UnixFileMode.UserExecute), "the data folder");
