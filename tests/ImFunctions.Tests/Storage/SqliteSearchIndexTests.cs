@@ -53,6 +53,14 @@ public sealed class SqliteSearchIndexTests
 
     string StorePath => Path.Combine(directory, "im.db");
 
+    /// <summary>The texts indexed once <paramref name="expected"/> are, or after 10 s, with no search to catch up.</summary>
+    async Task<long> IndexedByTheLoopAsync(long expected)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await IndexedTextsAsync() < expected && waited.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        return await IndexedTextsAsync();
+    }
+
     async Task<long> IndexedTextsAsync() => await ScalarAsync<long>(Path.Combine(directory, "im.search.db"), "SELECT count(*) FROM message_fts");
 
     static async Task<T> ScalarAsync<T>(string path, string sql)
@@ -80,9 +88,7 @@ public sealed class SqliteSearchIndexTests
     public async Task Texts_are_indexed_a_moment_after_the_send_without_any_search()
     {
         for (var i = 0; i < 20; i++) await AppendAsync($"message number {i}");
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (await IndexedTextsAsync() < 20 && waited.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
-        Assert.That(await IndexedTextsAsync(), Is.EqualTo(20));
+        Assert.That(await IndexedByTheLoopAsync(20), Is.EqualTo(20));
     }
 
     [Test]
@@ -168,9 +174,7 @@ public sealed class SqliteSearchIndexTests
     {
         if (!OperatingSystem.IsLinux()) Assert.Ignore("nice values per thread are Linux's");
         await AppendAsync("indexed by the loop, not by a search");
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (await IndexedTextsAsync() < 1 && waited.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
-        Assert.That(await IndexedTextsAsync(), Is.EqualTo(1));
+        Assert.That(await IndexedByTheLoopAsync(1), Is.EqualTo(1));
 
         var indexers = Directory.GetDirectories($"/proc/{Environment.ProcessId}/task")
             .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "SQLite indexer").ToList();
