@@ -53,9 +53,9 @@ public sealed partial class SqliteImStore : IMessageSearchStore
             ELSE '' END)
         """;
 
-    /// <summary>The search file of the store at <paramref name="path"/>: <c>.search</c> before its extension.</summary>
-    static string SearchPath(string path) =>
-        System.IO.Path.ChangeExtension(System.IO.Path.GetFullPath(path), ".search" + System.IO.Path.GetExtension(path));
+    /// <summary>The search file: the store's path with <c>.search</c> before its extension.</summary>
+    readonly string searchPath = System.IO.Path.ChangeExtension(System.IO.Path.GetFullPath(options.Path),
+        ".search" + System.IO.Path.GetExtension(options.Path));
 
     /// <summary>The indexer: the store's file, read, with the search file attached as <c>search</c>, written.</summary>
     SqliteConnection? indexer;
@@ -79,7 +79,7 @@ public sealed partial class SqliteImStore : IMessageSearchStore
         if (await TableSqlAsync(connection, "message_fts", ct) is not null)
             log.LogWarning("Moving the search index to a file of its own; the texts are indexed again, in chunks, after the store opens");
         await ExecuteAsync(connection, """
-            -- Until 2026-12 the index lived in this file, written by these triggers or by the writer: see SearchPath.
+            -- Until 2026-12 the index lived in this file, written by these triggers or by the writer: see searchPath.
             DROP TRIGGER IF EXISTS messages_search_insert;
             DROP TRIGGER IF EXISTS messages_search_update;
             DROP TRIGGER IF EXISTS messages_search_delete;
@@ -92,7 +92,7 @@ public sealed partial class SqliteImStore : IMessageSearchStore
                 INSERT INTO search_changed (rid) VALUES (OLD.rid);
             END;
             """, ct);
-        CreateOwnerOnly(SearchPath(options.Path));
+        CreateOwnerOnly(searchPath);
         await indexing.WaitAsync(ct);
         try
         {
@@ -112,7 +112,7 @@ public sealed partial class SqliteImStore : IMessageSearchStore
     {
         var connection = new SqliteConnection(indexerConnectionString);
         await connection.OpenAsync(ct);
-        await ExecuteAsync(connection, "ATTACH DATABASE $path AS search", ct, ("$path", SearchPath(options.Path)));
+        await AttachSearchFileAsync(connection, ct);
         await ExecuteAsync(connection, "PRAGMA search.journal_mode = WAL", ct);
         return connection;
     }
@@ -122,16 +122,17 @@ public sealed partial class SqliteImStore : IMessageSearchStore
         var connection = new SqliteConnection(searchReaderConnectionString);
         await connection.OpenAsync(ct);
         await using var attached = Command(connection, "SELECT count(*) FROM pragma_database_list WHERE name = 'search'");
-        if ((long)(await attached.ExecuteScalarAsync(ct))! == 0)
-            await ExecuteAsync(connection, "ATTACH DATABASE $path AS search", ct, ("$path", SearchPath(options.Path)));
+        if ((long)(await attached.ExecuteScalarAsync(ct))! == 0) await AttachSearchFileAsync(connection, ct);
         return connection;
     }
+
+    Task<int> AttachSearchFileAsync(SqliteConnection connection, CancellationToken ct) =>
+        ExecuteAsync(connection, "ATTACH DATABASE $path AS search", ct, ("$path", searchPath));
 
     public async Task<IReadOnlyList<Message>> SearchMessagesAsync(IReadOnlyList<SearchScope> scopes, string keyword, long beforeTime,
         int limit, CancellationToken ct)
     {
         if (scopes.Count == 0 || keyword.Length == 0) return [];
-        if (await AnyPendingAsync(ct)) await IndexPendingAsync(ct);
         var parameters = new List<(string, object?)> { ("$before", beforeTime), ("$limit", limit) };
         var scopeFilter = string.Join(" OR ", scopes.Select((scope, i) =>
         {
@@ -160,8 +161,13 @@ public sealed partial class SqliteImStore : IMessageSearchStore
                 ORDER BY m.create_time DESC, m.conversation_id, m.seq DESC LIMIT $limit
                 """;
         }
-        StoreMeter.Record(StoreOp.Query);
-        return await ReadAsync(connection => ReadDocsAsync<Message>(connection, sql, ct, parameters.ToArray()), ct, OpenSearchReaderAsync);
+        // One reader for both: whether a text waits for the index, then (after indexing it, if one does) the search.
+        return await ReadAsync(async connection =>
+        {
+            if (await AnyPendingAsync(connection, ct)) await IndexPendingAsync(ct);
+            StoreMeter.Record(StoreOp.Query);
+            return await ReadDocsAsync<Message>(connection, sql, ct, parameters.ToArray());
+        }, ct, OpenSearchReaderAsync);
     }
 
     // ---- Indexing, a moment after the send ----
@@ -201,15 +207,16 @@ public sealed partial class SqliteImStore : IMessageSearchStore
             OR EXISTS (SELECT 1 FROM search_changed)
         """;
 
-    /// <summary>Whether a stored text waits for the index: a search with nothing pending (the usual case) reads at once.</summary>
-    async Task<bool> AnyPendingAsync(CancellationToken ct)
+    /// <summary>
+    /// Whether a stored text waits for the index, read on the search's own reader: a search with nothing pending (the
+    /// usual case) reads at once. Between two statements the reader holds no snapshot, so the search after it sees
+    /// what the indexer committed meanwhile.
+    /// </summary>
+    async Task<bool> AnyPendingAsync(SqliteConnection connection, CancellationToken ct)
     {
         StoreMeter.Record(StoreOp.Query);
-        return await ReadAsync(async connection =>
-        {
-            await using var command = Command(connection, AnyPendingSql);
-            return (long)(await command.ExecuteScalarAsync(ct))! == 1;
-        }, ct, OpenSearchReaderAsync);
+        await using var command = Command(connection, AnyPendingSql);
+        return (long)(await command.ExecuteScalarAsync(ct))! == 1;
     }
 
     /// <summary>Indexes every message stored so far and every change noted, a chunk per transaction of the index.</summary>
