@@ -348,7 +348,7 @@ public sealed class SqliteGroupCommitTests
             }, default);
 
         Assert.That(await WriterPragmaAsync("temp_store"), Is.EqualTo(2), "MEMORY: a batch's statement journal never spills to a temporary file");
-        Assert.That(await WriterPragmaAsync("wal_autocheckpoint"), Is.EqualTo(100_000), "the writer's own checkpoint, which stalls it, is rare");
+        Assert.That(await WriterPragmaAsync("wal_autocheckpoint"), Is.EqualTo(300_000), "the writer's own checkpoint, which stalls it, is rare");
     }
 
     [Test]
@@ -377,7 +377,7 @@ public sealed class SqliteGroupCommitTests
     public async Task Once_the_WAL_is_past_its_restart_length_the_writer_starts_it_over_between_two_batches()
     {
         // Under steady writes a commit always lands while the loop copies, so the loop alone never finds the whole WAL
-        // copied and SQLite never starts it over before the writer's backstop at 100,000 pages. Here a batch held open
+        // copied and SQLite never starts it over before the writer's backstop at 300,000 pages. Here a batch held open
         // stands for that: it commits right after the loop's checkpoint, and the next write follows at once.
         var options = new SqliteStoreOptions { Path = Path.Combine(directory, "im.db"), Synchronous = SqliteSynchronous.Normal };
         using var store = new SqliteImStore(options) { WalRestartPages = 1 };

@@ -19,7 +19,15 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// automatic checkpoint came at any moment inside a commit and copied up to a whole interval's (docs/benchmarks.md,
 /// *Starting the WAL over*). That automatic checkpoint stays, at <see cref="FallbackCheckpointPages"/>, as the
 /// backstop if the loop falls behind or fails. A restart pauses the writer whatever the WAL's size, so it is kept
-/// rare: under sustained load the -wal file grows to about <see cref="WalRestartPages"/> pages and is reused.
+/// rare: under sustained load the -wal file grows to about <see cref="WalRestartPages"/> pages (~1 GB, PostgreSQL's
+/// default <c>max_wal_size</c> too) and is reused.
+/// </para>
+/// <para>
+/// What the pause costs is the two syncs, the WAL's tail and then the database file's pages (tens of ms on the
+/// benchmark's disk while the loop's own syncs and the kernel's writeback share it), not the copy: copying the tail
+/// in extra rounds first, so that the writer's own copy is a few hundred frames, left the pause as long. Only fewer
+/// restarts make fewer pauses: at 2,500 sends/s and ~10 WAL pages a send, 80,000 pages came every ~3 s, 240,000 come
+/// every ~10 s (docs/benchmarks.md, <i>A WAL three times as long</i>).
 /// </para>
 /// <para>
 /// SQLite syncs the database file only after a checkpoint that copied the whole WAL. Under steady reads most of the
@@ -34,11 +42,11 @@ namespace ImFunctions.Core.Storage.Sqlite;
 public sealed partial class SqliteImStore
 {
     static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
-    /// <summary>The writer's own automatic checkpoint (~400 MB of WAL): the backstop, should the loop not start the WAL over.</summary>
-    const int FallbackCheckpointPages = 100_000;
+    /// <summary>The writer's own automatic checkpoint (~1.2 GB of WAL): the backstop, should the loop not start the WAL over.</summary>
+    const int FallbackCheckpointPages = 300_000;
 
-    /// <summary>The WAL's length (pages, ~320 MB) past which the writer is asked to start it over.</summary>
-    internal int WalRestartPages { get; init; } = 80_000;
+    /// <summary>The WAL's length (pages, ~1 GB) past which the writer is asked to start it over.</summary>
+    internal int WalRestartPages { get; init; } = 240_000;
     /// <summary>Set by the loop, cleared by the writer once it tried (a reader still in the WAL can make it wait a tick).</summary>
     bool walRestartWanted;
 
