@@ -1,9 +1,11 @@
+using ImFunctions.Core.Storage;
+
 namespace ImFunctions.Core.Domain;
 
 /// <summary>
 /// One-at-a-time turns per conversation within this process, created on demand and dropped as soon as nobody
-/// holds, waits for or still has an append in flight under them. A turn also remembers the last seq claimed under it,
-/// for the sender waiting next.
+/// holds, waits for or still has an append in flight under them. A turn also remembers the last message claimed under
+/// it (its seq and time), for the sender waiting next.
 /// </summary>
 public sealed class ConversationTurns
 {
@@ -50,7 +52,7 @@ public sealed class ConversationTurns
         public readonly string ConversationId = conversationId;
         /// <summary>Senders holding, waiting for or still using this line; guarded by the owner's lock.</summary>
         public int Users;
-        public long? ClaimedSeq;
+        public ConversationHead? Claimed;
         public int Breaks;
     }
 
@@ -73,14 +75,14 @@ public sealed class ConversationTurns
         }
 
         /// <summary>
-        /// The last seq claimed under this conversation's turns while they lived (null: none yet). Where senders wait
-        /// for their append before leaving, it is the last one appended; with a store that applies appends in call
+        /// The last message claimed under this conversation's turns while they lived (null: none yet). Where senders
+        /// wait for their append before leaving, it is the last one appended; with a store that applies appends in call
         /// order, the last one handed to it.
         /// </summary>
-        public long? ClaimedSeq
+        public ConversationHead? Claimed
         {
-            get => line.ClaimedSeq;
-            set => line.ClaimedSeq = value;
+            get => line.Claimed;
+            set => line.Claimed = value;
         }
 
         /// <summary>How often the line broke (an append in it failed): a claim made before a break is void.</summary>

@@ -180,7 +180,10 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
 
     /// <summary>
     /// Appends a message to its conversation (1:1 or group) with the next free seq, gap-free and idempotent by id;
-    /// <paramref name="draft"/>.Seq is the caller's best guess of the head + 1. Sends to one conversation claim their
+    /// <paramref name="draft"/>.Seq is the caller's best guess of the head + 1. Its <c>create_time</c> is raised to the
+    /// message ahead's where that one took its time later but claimed first (<see cref="ConversationHead.Next"/>), so
+    /// times follow seqs: always on a store that applies appends in call order, which refuses a time that would fall,
+    /// and within this process on any other. Sends to one conversation claim their
     /// seq one at a time within this process: racing for the same next seq
     /// through the store costs each loser another round trip, so a hot conversation's retries grow with the square of
     /// its concurrent senders. Across processes the store's conditional append still decides. On a store that applies
@@ -196,7 +199,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         IReadOnlyList<RowUpdate> rowsAfter = [];
         using (var turn = await seqTurns.EnterAsync(draft.ConversationId, ct))
         {
-            if (turn.ClaimedSeq is { } claimed && claimed >= draft.Seq) draft = draft with { Seq = claimed + 1 };
+            if (turn.Claimed is { } claimed && claimed.Seq >= draft.Seq) draft = claimed.Next(draft);
             // Rows go in the append's own write, unless other sends of this conversation wait for the turn (a hot
             // conversation): then the append goes alone, the next seq is claimed sooner, and the rows follow outside
             // the turn, where the sends' row writes overlap.
@@ -204,7 +207,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             appended = await AppendAsync(draft, contended ? null : rowsFor, ct);
             if (appended.Message is { } stored)
             {
-                turn.ClaimedSeq = Math.Max(turn.ClaimedSeq ?? 0, stored.Seq);
+                if (turn.Claimed is not { } last || stored.Seq > last.Seq) turn.Claimed = ConversationHead.Of(stored);
                 if (contended && rowsFor is not null && !appended.IsRetry) rowsAfter = rowsFor(stored);
             }
         }
@@ -226,12 +229,13 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         using var turn = await seqTurns.EnterAsync(draft.ConversationId, ct);
         for (var attempt = 0; attempt < MaxAppendAttempts; attempt++)
         {
-            // Holding the turn here.
-            if (turn.ClaimedSeq is { } claimed) draft = draft with { Seq = claimed + 1 };
+            // Holding the turn here. Before the first claim the draft's own seq is the guess of the head + 1.
+            var head = turn.Claimed ?? new ConversationHead(draft.Seq - 1, 0);
+            draft = head.Next(draft);
             var line = turn.Breaks;
             // Queued on the store when the call returns (a throw here queued nothing: no claim to take back).
             var pending = store.TryAppendMessageAsync(draft, rowsFor?.Invoke(draft) ?? [], ct);
-            turn.ClaimedSeq = draft.Seq;
+            turn.Claimed = ConversationHead.Of(draft);
             turn.LetNextIn();
 
             AppendResult result;
@@ -242,7 +246,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             catch
             {
                 await turn.ReenterAsync(AfterStored);
-                BreakLine(turn, line, draft.Seq - 1);
+                BreakLine(turn, line, head);
                 throw;
             }
             switch (result.Status)
@@ -251,12 +255,12 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                     return (draft, null, false);
                 case AppendStatus.SeqTaken:
                     await turn.ReenterAsync(ct);
-                    BreakLine(turn, line, result.HeadSeq);
+                    BreakLine(turn, line, result.Head);
                     break;
                 case AppendStatus.IdTaken:
                     // Refused after the seq check: the head was right before this claim.
                     await turn.ReenterAsync(AfterStored);
-                    BreakLine(turn, line, draft.Seq - 1);
+                    BreakLine(turn, line, head);
                     turn.LetNextIn();
                     if (await OriginalOfAsync(draft, ct) is { } answer) return answer;
                     await turn.ReenterAsync(ct);
@@ -267,10 +271,10 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     }
 
     /// <summary>An append of the line claimed before <paramref name="line"/>'s break failed: the line restarts after <paramref name="head"/>, once.</summary>
-    static void BreakLine(ConversationTurns.Turn turn, int line, long head)
+    static void BreakLine(ConversationTurns.Turn turn, int line, ConversationHead head)
     {
         if (turn.Breaks != line) return;   // broken (and set back) already, by a claim ahead of this one
-        turn.ClaimedSeq = head;
+        turn.Claimed = head;
         turn.Breaks++;
     }
 
@@ -289,7 +293,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
                 case AppendStatus.SeqTaken:
                     // Lost a race for this seq: take the one after the conversation's head. The store only ever
                     // holds seqs 1..head, so claiming head + 1 keeps the sequence gap-free.
-                    draft = draft with { Seq = Math.Max(draft.Seq, result.HeadSeq) + 1 };
+                    draft = (result.Head with { Seq = Math.Max(draft.Seq, result.Head.Seq) }).Next(draft);
                     break;
                 case AppendStatus.IdTaken:
                     if (await OriginalOfAsync(draft, ct) is { } answer) return answer;

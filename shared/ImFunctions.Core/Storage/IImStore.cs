@@ -29,8 +29,8 @@ public interface IImStore
 
     /// <summary>
     /// True when appends are applied in the order they were called (the call has queued the append when it returns)
-    /// and a seq that would leave a gap is refused (<see cref="AppendStatus.SeqTaken"/> with the head): a store with
-    /// one writer. Senders of one conversation may then hand over their appends one after the other without waiting
+    /// and a message that would not follow the head is refused (<see cref="AppendStatus.SeqTaken"/> with the head): a
+    /// seq that would leave a gap, or a <c>create_time</c> before the head's. A store with one writer. Senders of one conversation may then hand over their appends one after the other without waiting
     /// for the one ahead to be stored, and share its commit.
     /// </summary>
     bool AppendsInCallOrder => false;
@@ -75,12 +75,29 @@ public sealed record RowUpdate(string UserId, string ConversationId, Conversatio
 
 public enum AppendStatus { Appended, SeqTaken, IdTaken }
 
-/// <param name="HeadSeq">With <see cref="AppendStatus.SeqTaken"/>: the highest seq now stored in the conversation.</param>
-public readonly record struct AppendResult(AppendStatus Status, long HeadSeq = 0)
+/// <param name="Head">With <see cref="AppendStatus.SeqTaken"/>: the conversation's last stored message now.</param>
+public readonly record struct AppendResult(AppendStatus Status, ConversationHead Head = default)
 {
     public static readonly AppendResult Appended = new(AppendStatus.Appended);
     public static readonly AppendResult IdTaken = new(AppendStatus.IdTaken);
-    public static AppendResult SeqTaken(long headSeq) => new(AppendStatus.SeqTaken, headSeq);
+    public static AppendResult SeqTaken(ConversationHead head) => new(AppendStatus.SeqTaken, head);
+}
+
+/// <summary>
+/// A conversation's last message, stored or claimed: its seq (0: none) and <c>create_time</c> (0 where not known).
+/// The message after it takes the next seq and a <c>create_time</c> not before its own, so a conversation's times
+/// never fall as its seqs rise.
+/// </summary>
+public readonly record struct ConversationHead(long Seq, long CreateTime)
+{
+    public static ConversationHead Of(Message message) => new(message.Seq, message.CreateTime);
+
+    /// <summary><paramref name="draft"/> as the message after this one.</summary>
+    public Message Next(Message draft)
+    {
+        var time = Math.Max(draft.CreateTime, CreateTime);
+        return draft with { Seq = Seq + 1, CreateTime = time, UpdateTime = Math.Max(draft.UpdateTime, time) };
+    }
 }
 
 /// <summary>Exclusive bounds: <c>BeforeSeq</c> pages back through history, <c>AfterSeq</c> fills a gap forward.</summary>

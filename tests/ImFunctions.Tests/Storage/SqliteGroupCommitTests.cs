@@ -114,7 +114,7 @@ public sealed class SqliteGroupCommitTests
         await gate.OpenWhenQueuedAsync(store, 5);
 
         Assert.That(await appended, Is.EqualTo(AppendResult.Appended));
-        Assert.That(await seqTaken, Is.EqualTo(AppendResult.SeqTaken(2)));
+        Assert.That(await seqTaken, Is.EqualTo(AppendResult.SeqTaken(new ConversationHead(2, 1))));
         Assert.That(await idTaken, Is.EqualTo(AppendResult.IdTaken));
         Assert.That(async () => await failing, Throws.InvalidOperationException.With.Message.EqualTo("failed after writing"));
         await saved;
@@ -620,32 +620,38 @@ public sealed class SqliteGroupCommitTests
     }
 
     [Test]
-    public async Task An_append_that_would_leave_a_gap_is_refused_with_the_head_and_stores_nothing()
+    public async Task An_append_that_would_leave_a_gap_or_go_back_in_time_is_refused_with_the_head_and_stores_nothing()
     {
         using var store = await NewStoreAsync();
         var conversation = "single_" + Ids.New();
-        Assert.That(await store.TryAppendMessageAsync(NewMessage(conversation, 2), default), Is.EqualTo(AppendResult.SeqTaken(0)));
-        Assert.That(await store.TryAppendMessageAsync(NewMessage(conversation, 1), default), Is.EqualTo(AppendResult.Appended));
-        var skipping = NewMessage(conversation, 3);
-        Assert.That(await store.TryAppendMessageAsync(skipping, default), Is.EqualTo(AppendResult.SeqTaken(1)));
-        Assert.That(await store.GetMessageAsync(conversation, skipping.Id, default), Is.Null);
+        Assert.That(await store.TryAppendMessageAsync(NewMessage(conversation, 2), default), Is.EqualTo(AppendResult.SeqTaken(default)));
+        var first = NewMessage(conversation, 1) with { CreateTime = 50, UpdateTime = 50 };
+        Assert.That(await store.TryAppendMessageAsync(first, default), Is.EqualTo(AppendResult.Appended));
+        var skipping = NewMessage(conversation, 3) with { CreateTime = 60, UpdateTime = 60 };
+        Assert.That(await store.TryAppendMessageAsync(skipping, default), Is.EqualTo(AppendResult.SeqTaken(new ConversationHead(1, 50))));
+        var earlier = NewMessage(conversation, 2) with { CreateTime = 49, UpdateTime = 49 };
+        Assert.That(await store.TryAppendMessageAsync(earlier, default), Is.EqualTo(AppendResult.SeqTaken(new ConversationHead(1, 50))));
+        foreach (var refused in new[] { skipping, earlier })
+            Assert.That(await store.GetMessageAsync(conversation, refused.Id, default), Is.Null);
+        Assert.That(await store.TryAppendMessageAsync(earlier with { CreateTime = 50, UpdateTime = 50 }, default), Is.EqualTo(AppendResult.Appended),
+            "the same time as the head's follows it");
         Assert.That(store.AppendsInCallOrder, Is.True);
     }
 
-    static async Task<(Messenger Messenger, User A, User B)> TwoUsersAsync(SqliteImStore store)
+    static async Task<(Messenger Messenger, User A, User B)> TwoUsersAsync(SqliteImStore store, TimeProvider? clock = null)
     {
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));
         var (a, b) = (NewUser(), NewUser());
         foreach (var user in new[] { a, b }) await users.SaveAsync(user, default);
-        return (NewMessenger(store, users), a, b);
+        return (NewMessenger(store, users, clock), a, b);
     }
 
-    static Messenger NewMessenger(SqliteImStore store, UserDirectory users)
+    static Messenger NewMessenger(SqliteImStore store, UserDirectory users, TimeProvider? clock = null)
     {
         var options = new UniImOptions();
         var pushes = new PushDispatcher(new RecordingPushGateway(), NullLogger<PushDispatcher>.Instance, new PushDispatchOptions());
         return new Messenger(store, users, new TalkPolicy(options, (IFriendStore)store, new FakeGroups()), pushes, options,
-            TimeProvider.System, new FakeGroups());
+            clock ?? TimeProvider.System, new FakeGroups());
     }
 
     static SendMessage Text(User to, string text, string? clientMsgId = null) =>
@@ -667,6 +673,39 @@ public sealed class SqliteGroupCommitTests
     }
 
     static SentMessage Ok(Result<SentMessage> result) => result.Match(m => m, e => throw new AssertionException(e.Message));
+
+    [Test]
+    public async Task A_send_that_took_its_time_before_the_message_ahead_of_it_takes_that_message_s_time()
+    {
+        using var store = await NewStoreAsync();
+        var clock = new ManualClock();
+        var (messenger, a, b) = await TwoUsersAsync(store, clock);
+        var first = Ok(await messenger.SendAsync(a, Text(b, "first"), default));
+
+        // Alone in its turn: the store refuses the earlier time and answers with the head's.
+        clock.Advance(TimeSpan.FromMinutes(-1));
+        var second = Ok(await messenger.SendAsync(b, Text(a, "second"), default));
+
+        // In one line: the claim ahead's time is taken before the store sees it.
+        using (var gate = await Gate.CloseAsync(store))
+        {
+            clock.Advance(TimeSpan.FromMinutes(2));
+            var third = await QueuedSendAsync(store, messenger, a, Text(b, "third"));
+            clock.Advance(TimeSpan.FromMinutes(-1));
+            var fourth = await QueuedSendAsync(store, messenger, b, Text(a, "fourth"));
+            await gate.OpenWhenQueuedAsync(store, 2);
+            Assert.That((Ok(await third).Seq, Ok(await fourth).Seq), Is.EqualTo((3L, 4L)));
+        }
+
+        var stored = await store.ReadMessagesAsync(first.ConversationId, new SeqWindow(AfterSeq: 0), 10, default);
+        var times = stored.Select(m => m.CreateTime).ToArray();
+        Assert.That(stored.Select(m => m.Seq), Is.EqualTo(new[] { 1L, 2L, 3L, 4L }));
+        Assert.That((second.CreateTime, times[1]), Is.EqualTo((first.CreateTime, first.CreateTime)), "the answer gives the time stored");
+        Assert.That(times[3], Is.EqualTo(times[2]).And.GreaterThan(first.CreateTime));
+        Assert.That(stored.Select(m => m.UpdateTime), Is.EqualTo(times), "a new message is updated when it is created");
+        var row = await store.GetConversationAsync(b.Id, first.ConversationId, default);
+        Assert.That(row?.LastMsgCreateTime, Is.EqualTo(times[3]), "the rows carry the time stored");
+    }
 
     [Test]
     public async Task Sends_to_one_conversation_queue_behind_each_other_and_a_refused_one_breaks_the_line_without_a_gap()

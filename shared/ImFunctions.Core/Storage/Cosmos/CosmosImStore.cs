@@ -127,7 +127,8 @@ public sealed partial class CosmosImStore : IImStore, IDisposable
             return AppendResult.IdTaken;
         var head = await QueryAsync<long>(messages, message.ConversationId, 1,
             "SELECT TOP 1 VALUE c.seq FROM c WHERE c.conversation_id = @pk ORDER BY c.seq DESC", ct);
-        return AppendResult.SeqTaken(head.FirstOrDefault());
+        // Its time is not read: this store does not order times (AppendsInCallOrder is false).
+        return AppendResult.SeqTaken(new ConversationHead(head.FirstOrDefault(), 0));
     }
 
     public async Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct) =>

@@ -219,14 +219,16 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         {
             try
             {
-                // Only the seq after the head: the store itself keeps the sequence gap-free (AppendsInCallOrder).
-                var inserted = await ExecuteAsync(connection, $"""
+                // Only the message after the head: the store itself keeps the sequence gap-free and the times in its
+                // order (AppendsInCallOrder), which the update sync relies on (ReadMessagesUpdatedSinceAsync).
+                var inserted = await ExecuteAsync(connection, """
                     INSERT INTO messages (conversation_id, seq, id, update_time, doc)
                     SELECT $c, $seq, $id, $t, $doc
-                    WHERE ({HeadSeqSql}) = $seq - 1
+                    WHERE (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c) = $seq - 1
+                      AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $c AND seq = $seq - 1 AND create_time > $ct)
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
-                    ("$t", message.UpdateTime), ("$doc", doc));
-                if (inserted == 0) return AppendResult.SeqTaken(await HeadSeqAsync(connection, message.ConversationId, ct));
+                    ("$t", message.UpdateTime), ("$ct", message.CreateTime), ("$doc", doc));
+                if (inserted == 0) return AppendResult.SeqTaken(await HeadAsync(connection, message.ConversationId, ct));
                 foreach (var row in planned) await WriteRowAsync(connection, row, ct);
                 return AppendResult.Appended;
             }
@@ -242,13 +244,13 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     /// </summary>
     public bool AppendsInCallOrder => true;
 
-    /// <summary>A conversation's highest stored seq (0: none), for the conversation in <c>$c</c>.</summary>
-    const string HeadSeqSql = "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c";
-
-    async Task<long> HeadSeqAsync(SqliteConnection connection, string conversationId, CancellationToken ct)
+    /// <summary>A conversation's last stored message (seq 0: none).</summary>
+    async Task<ConversationHead> HeadAsync(SqliteConnection connection, string conversationId, CancellationToken ct)
     {
-        await using var head = Command(connection, HeadSeqSql, ("$c", conversationId));
-        return (long)(await head.ExecuteScalarAsync(ct))!;
+        await using var read = Command(connection,
+            "SELECT seq, create_time FROM messages WHERE conversation_id = $c ORDER BY seq DESC LIMIT 1", ("$c", conversationId));
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? new ConversationHead(reader.GetInt64(0), reader.GetInt64(1)) : default;
     }
 
     public async Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct) =>
