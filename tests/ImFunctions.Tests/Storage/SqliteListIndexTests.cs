@@ -6,6 +6,8 @@ namespace ImFunctions.Tests.Storage;
 /// <summary>
 /// On SQLite the badge and the list's unread and pinned filters read what they return: each query is served by a
 /// partial index of its rows, in the list's order (what they answer is checked on every store in FriendStoreContractTests).
+/// So does the update sync: the changed messages from their partial index, the ones sent since from the seq key
+/// (what it answers: SqliteUpdateSyncTests).
 /// </summary>
 public sealed class SqliteListIndexTests
 {
@@ -28,6 +30,9 @@ public sealed class SqliteListIndexTests
         Case("the unread filter", new ConversationQuery(20, Filter: ConversationFilter.Unread), "conversations_unread"),
         Case("the unread filter after a cursor", new ConversationQuery(20, After: "000000000001000|c", Filter: ConversationFilter.Unread), "conversations_unread"),
         Case("the pinned rows", new ConversationQuery(20, Pinned: true), "conversations_pinned"),
+        Case("the messages changed since a time", SqliteImStore.ChangedSinceSql, "messages_changed"),
+        Case("the messages sent from a seq", SqliteImStore.SentFromSql, "sqlite_autoindex_messages_1"),
+        Case("the last message in a range of seqs", SqliteImStore.LastInRangeSql, "sqlite_autoindex_messages_1"),
     ];
 
     static TestCaseData Case(string query, ConversationQuery list, string index) =>
@@ -36,7 +41,7 @@ public sealed class SqliteListIndexTests
     static TestCaseData Case(string query, string sql, string index) => new TestCaseData(sql, index).SetArgDisplayNames(query);
 
     [TestCaseSource(nameof(Queries))]
-    public async Task A_filtered_query_reads_its_partial_index_in_the_lists_order(string sql, string index)
+    public async Task A_filtered_query_reads_its_index_in_its_order(string sql, string index)
     {
         var plan = await store.WriteAsync(async connection =>
         {
@@ -49,6 +54,6 @@ public sealed class SqliteListIndexTests
         }, default);
 
         Assert.That(plan, Does.Contain($"USING INDEX {index}"), plan);
-        Assert.That(plan, Does.Not.Contain("TEMP B-TREE"), $"the index gives the list's order, no sort: {plan}");
+        Assert.That(plan, Does.Not.Contain("TEMP B-TREE"), $"the index gives the order, no sort: {plan}");
     }
 }

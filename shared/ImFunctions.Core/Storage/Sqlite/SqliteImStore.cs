@@ -29,13 +29,14 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         CreateOwnerOnly(System.IO.Path.GetFullPath(options.Path));
         await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", ct);
-        await MoveToOrdinaryTablesAsync(connection, ct);
+        await MoveToCurrentLayoutAsync(connection, ct);
         await ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS ext_uids (ext_uid TEXT PRIMARY KEY, uid TEXT NOT NULL) WITHOUT ROWID;
             {MessagesTable}
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
-            CREATE INDEX IF NOT EXISTS messages_by_update ON messages (conversation_id, update_time);
+            -- The messages changed after they were sent, in the update sync's order (ReadMessagesUpdatedSinceAsync).
+            CREATE INDEX IF NOT EXISTS messages_changed ON messages (conversation_id, update_time, seq) WHERE update_time <> create_time;
             CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (create_time);
             {ConversationsTable}
             -- The list's whole order (update_time, then id): a page stops at its limit, with no sort of tied times.
@@ -107,6 +108,21 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
             """;
     }
 
+    /// <summary>
+    /// Before 2026-12 a send took its time before its seq, so two sends of one conversation could store their times
+    /// out of their seqs' order (by the few ms between them), and every send wrote an entry in an index of all
+    /// messages by update time. A message whose time is before an earlier seq's takes that time (its update time
+    /// too, where it was not changed later), and the index goes: <c>messages_changed</c> holds the changed ones alone.
+    /// </summary>
+    const string OrderTimesSql = """
+        UPDATE messages SET
+            doc = json_set(doc, '$.create_time', ordered.time, '$.update_time', max(update_time, ordered.time)),
+            update_time = max(update_time, ordered.time)
+        FROM (SELECT rid, max(create_time) OVER (PARTITION BY conversation_id ORDER BY seq) AS time FROM messages) AS ordered
+        WHERE messages.rid = ordered.rid AND ordered.time > messages.create_time;
+        DROP INDEX IF EXISTS messages_by_update;
+        """;
+
     /// <summary>The statement that created <paramref name="table"/>; null when the file has no such table.</summary>
     async Task<string?> TableSqlAsync(SqliteConnection connection, string table, CancellationToken ct)
     {
@@ -115,17 +131,21 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     }
 
     /// <summary>
-    /// The tables a file from before keeps WITHOUT ROWID are moved to their ordinary layout once, in one transaction;
-    /// their indexes and triggers, dropped with the old tables, are created again by the schema that follows. The
-    /// layout is read under the write lock, so two processes opening one file move it once.
+    /// A file from before is moved to the current layout once, in one transaction: the tables it keeps WITHOUT ROWID
+    /// to ordinary ones (their indexes and triggers, dropped with the old tables, are created again by the schema that
+    /// follows), and its messages' times into their seqs' order (<see cref="OrderTimesSql"/>). The layout is read
+    /// under the write lock, so two processes opening one file move it once.
     /// </summary>
-    async Task MoveToOrdinaryTablesAsync(SqliteConnection connection, CancellationToken ct)
+    async Task MoveToCurrentLayoutAsync(SqliteConnection connection, CancellationToken ct)
     {
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", ct);
         try
         {
+            var timesUnordered = await TableSqlAsync(connection, "messages", ct) is not null && !await HasIndexAsync("messages_changed");
             if (await IsWithoutRowidAsync("conversations")) await MoveAsync("conversations", MoveConversationsSql);
-            if (await IsWithoutRowidAsync("messages")) await MoveAsync("messages", await MoveMessagesSqlAsync(connection, ct));
+            var moveMessages = (await IsWithoutRowidAsync("messages") ? await MoveMessagesSqlAsync(connection, ct) : "")
+                + (timesUnordered ? OrderTimesSql : "");
+            if (moveMessages.Length > 0) await MoveAsync("messages", moveMessages);
             await ExecuteAsync(connection, "COMMIT", ct);
         }
         catch
@@ -136,6 +156,12 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
 
         async Task<bool> IsWithoutRowidAsync(string table) =>
             (await TableSqlAsync(connection, table, ct))?.Contains("WITHOUT ROWID", StringComparison.OrdinalIgnoreCase) == true;
+
+        async Task<bool> HasIndexAsync(string index)
+        {
+            await using var read = Command(connection, "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = $i", ("$i", index));
+            return await read.ExecuteScalarAsync(ct) is not null;
+        }
 
         async Task MoveAsync(string table, string moveSql)
         {
@@ -266,11 +292,89 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
                 SELECT doc FROM messages WHERE conversation_id = $c AND seq < $before ORDER BY seq DESC LIMIT $limit
                 """, ct, ("$c", conversationId), ("$before", window.BeforeSeq ?? long.MaxValue), ("$limit", limit));
 
+    /// <summary>
+    /// Two kinds of message were updated after a time. Those changed after they were sent (revoked, edited, erased) are
+    /// read from <c>messages_changed</c>, the index of their kind alone, which a send does not write. The others were
+    /// sent after it: since a conversation's times follow its seqs (<see cref="TryAppendMessageAsync(Message,
+    /// IReadOnlyList{RowUpdate}, CancellationToken)"/>), they are the conversation's end, from the first seq sent after
+    /// it, which <see cref="FirstSeqSentAfterAsync"/> finds. Each kind is read in the sync's order up to the limit, in
+    /// one snapshot, and the two are merged.
+    /// </summary>
     public Task<IReadOnlyList<Message>> ReadMessagesUpdatedSinceAsync(string conversationId, long minUpdateTime, int limit,
         CancellationToken ct) =>
-        QueryDocsAsync<Message>(StoreOp.Query, """
-            SELECT doc FROM messages WHERE conversation_id = $c AND update_time > $t ORDER BY update_time, seq LIMIT $limit
-            """, ct, ("$c", conversationId), ("$t", minUpdateTime), ("$limit", limit));
+        RunAsync(StoreOp.Query, async connection =>
+        {
+            await ExecuteAsync(connection, "BEGIN", ct);
+            try
+            {
+                var changed = await ReadDocsAsync<Message>(connection, ChangedSinceSql, ct,
+                    ("$c", conversationId), ("$t", minUpdateTime), ("$limit", limit));
+                if (await FirstSeqSentAfterAsync(connection, conversationId, minUpdateTime, ct) is not { } first) return changed;
+                var sent = await ReadDocsAsync<Message>(connection, SentFromSql, ct,
+                    ("$c", conversationId), ("$first", first), ("$limit", limit));
+                return (IReadOnlyList<Message>)changed.Concat(sent).OrderBy(m => m.UpdateTime).ThenBy(m => m.Seq).Take(limit).ToList();
+            }
+            finally
+            {
+                await ExecuteAsync(connection, "COMMIT", CancellationToken.None);
+            }
+        }, ct);
+
+    internal const string ChangedSinceSql = """
+        SELECT doc FROM messages WHERE conversation_id = $c AND update_time <> create_time AND update_time > $t
+        ORDER BY update_time, seq LIMIT $limit
+        """;
+
+    /// <summary>Unchanged messages from a seq on: a changed one among them is skipped (it is read as changed).</summary>
+    internal const string SentFromSql = """
+        SELECT doc FROM messages WHERE conversation_id = $c AND seq >= $first AND update_time = create_time
+        ORDER BY seq LIMIT $limit
+        """;
+
+    /// <summary>The last message of a conversation in a range of seqs: its seq and time.</summary>
+    internal const string LastInRangeSql = """
+        SELECT seq, create_time FROM messages WHERE conversation_id = $c AND seq > $after AND seq <= $upTo
+        ORDER BY seq DESC LIMIT 1
+        """;
+
+    /// <summary>
+    /// The first seq of a conversation sent after <paramref name="time"/>, null when none was. Times follow seqs, so
+    /// the search steps back from the end, twice as far each time, then halves the range it has found: ~2·log₂(k)
+    /// probes of the seq key for the k messages sent since, whatever the conversation holds. Seqs may have holes
+    /// (retention deletes the oldest messages), so a probe reads the last message at or before a seq.
+    /// </summary>
+    async Task<long?> FirstSeqSentAfterAsync(SqliteConnection connection, string conversationId, long time, CancellationToken ct)
+    {
+        await using var probe = Command(connection, LastInRangeSql, ("$c", conversationId), ("$after", 0L), ("$upTo", long.MaxValue));
+        async Task<(long Seq, long CreateTime)?> LastInRangeAsync(long after, long upTo)
+        {
+            probe.Parameters["$after"].Value = after;
+            probe.Parameters["$upTo"].Value = upTo;
+            await using var reader = await probe.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+        }
+
+        // Every message up to `before` was sent at or before the time; every one from `from` on, after it.
+        if (await LastInRangeAsync(0, long.MaxValue) is not { } last || last.CreateTime <= time) return null;
+        long before = 0, from = last.Seq;
+        for (var step = 1L; from - step > 0; step *= 2)
+        {
+            if (await LastInRangeAsync(0, from - step) is not { } earlier) break;
+            if (earlier.CreateTime <= time)
+            {
+                before = earlier.Seq;
+                break;
+            }
+            from = earlier.Seq;
+        }
+        while (from - before > 1)
+        {
+            var middle = before + (from - before) / 2;
+            if (await LastInRangeAsync(before, middle) is { } found && found.CreateTime > time) from = found.Seq;
+            else before = middle;
+        }
+        return from;
+    }
 
     /// <summary>From <see cref="rowCache"/> when this process holds the row (metered all the same: the port's cost).</summary>
     public async Task<ConversationRow?> GetConversationAsync(string userId, string conversationId, CancellationToken ct)
