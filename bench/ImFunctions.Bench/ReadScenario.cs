@@ -67,11 +67,19 @@ public static class ReadScenario
 
         async Task MeasureHistoryAsync(int size, string conversationId, string label)
         {
+            // The seeder sends a conversation's messages a minute apart, up to when it ran: the update sync since a
+            // random one of them has up to the whole conversation to answer, and a page of it to return.
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var cases = new (string Name, Func<object> Body)[]
             {
                 ("newest page", () => new { conversation_id = conversationId, limit = 30 }),
                 ("page at a random depth", () => new { conversation_id = conversationId, before_seq = random.NextInt64(31, size + 1), limit = 30 }),
                 ("gap fill (after_seq)", () => new { conversation_id = conversationId, after_seq = random.NextInt64(0, Math.Max(1, size - 30)), limit = 30 }),
+                ("update sync, nothing new", () => new { conversation_ids = new[] { conversationId }, minUpdateTime = now, limit = 30 }),
+                ("update sync since a random message", () => new
+                {
+                    conversation_ids = new[] { conversationId }, minUpdateTime = now - random.NextInt64(1, size + 1) * 60_000, limit = 30,
+                }),
             };
             foreach (var (name, body) in cases)
             {

@@ -51,7 +51,7 @@ public interface IImStore
     Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct);
     /// <summary>One page of a conversation: newest first without <c>AfterSeq</c>, oldest first with it.</summary>
     Task<IReadOnlyList<Message>> ReadMessagesAsync(string conversationId, SeqWindow window, int limit, CancellationToken ct);
-    /// <summary>Messages changed after <paramref name="minUpdateTime"/> (uni-im 3.x update sync), oldest change first.</summary>
+    /// <summary>Messages sent or changed after <paramref name="minUpdateTime"/> (uni-im 3.x update sync), oldest update first, ties in seq order.</summary>
     Task<IReadOnlyList<Message>> ReadMessagesUpdatedSinceAsync(string conversationId, long minUpdateTime, int limit, CancellationToken ct);
 
     Task<ConversationRow?> GetConversationAsync(string userId, string conversationId, CancellationToken ct);
