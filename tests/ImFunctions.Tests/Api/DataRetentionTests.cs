@@ -39,6 +39,27 @@ public sealed class DataRetentionTests
     }
 
     [Test]
+    public async Task A_conversation_whose_every_message_expired_goes_on_from_its_last_seq_on_sqlite()
+    {
+        var clock = new ManualClock();
+        await using var app = await TestApp.StartAsync(new Dictionary<string, string?> { ["UniIm:MessageTtl"] = "00:10:00" },
+            builder => builder.Services.AddSingleton<TimeProvider>(clock));
+        var (alice, bob) = (await app.LoginAsync(), await app.LoginAsync());
+        var conversationId = (await alice.SendTextAsync(bob.Uid, "old 1")).AssertOk().Data.GetProperty("conversation_id").GetString();
+        (await bob.SendTextAsync(alice.Uid, "old 2")).AssertOk();
+
+        foreach (var expected in new long[] { 3, 4 })
+        {
+            clock.Advance(TimeSpan.FromMinutes(11));
+            Assert.That(await app.Service<MessageRetention>().SweepAsync(CancellationToken.None), Is.EqualTo(expected == 3 ? 2 : 1));
+            Assert.That(Seqs(await bob.PostAsync("getMsgList", new { conversation_id = conversationId, after_seq = 0 })), Is.Empty);
+            var next = (await alice.SendTextAsync(bob.Uid, "after a quiet while")).AssertOk().Data;
+            Assert.That(next.GetProperty("seq").GetInt64(), Is.EqualTo(expected), "never a seq the conversation had before");
+            Assert.That(Seqs(await bob.PostAsync("getMsgList", new { conversation_id = conversationId, after_seq = 0 })), Is.EqualTo(new[] { expected }));
+        }
+    }
+
+    [Test]
     public async Task Without_a_ttl_nothing_is_ever_swept()
     {
         var clock = new ManualClock();

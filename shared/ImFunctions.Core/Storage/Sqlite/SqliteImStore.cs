@@ -35,6 +35,9 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
             CREATE TABLE IF NOT EXISTS ext_uids (ext_uid TEXT PRIMARY KEY, uid TEXT NOT NULL) WITHOUT ROWID;
             {MessagesTable}
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
+            -- Where retention deleted every message of a conversation: the last one's seq and time (HeadSql).
+            CREATE TABLE IF NOT EXISTS expired_heads (
+                conversation_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, create_time INTEGER NOT NULL) WITHOUT ROWID;
             -- The messages changed after they were sent, in the update sync's order (ReadMessagesUpdatedSinceAsync).
             CREATE INDEX IF NOT EXISTS messages_changed ON messages (conversation_id, update_time, seq) WHERE update_time <> create_time;
             CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (create_time);
@@ -247,11 +250,10 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
             {
                 // Only the message after the head: the store itself keeps the sequence gap-free and the times in its
                 // order (AppendsInCallOrder), which the update sync relies on (ReadMessagesUpdatedSinceAsync).
-                var inserted = await ExecuteAsync(connection, """
+                var inserted = await ExecuteAsync(connection, $"""
                     INSERT INTO messages (conversation_id, seq, id, update_time, doc)
                     SELECT $c, $seq, $id, $t, $doc
-                    WHERE (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c) = $seq - 1
-                      AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $c AND seq = $seq - 1 AND create_time > $ct)
+                    WHERE EXISTS (SELECT 1 FROM ({HeadSql}) WHERE seq = $seq - 1 AND create_time <= $ct)
                     """, ct, ("$c", message.ConversationId), ("$seq", message.Seq), ("$id", message.Id),
                     ("$t", message.UpdateTime), ("$ct", message.CreateTime), ("$doc", doc));
                 if (inserted == 0) return AppendResult.SeqTaken(await HeadAsync(connection, message.ConversationId, ct));
@@ -270,13 +272,23 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     /// </summary>
     public bool AppendsInCallOrder => true;
 
-    /// <summary>A conversation's last stored message (seq 0: none).</summary>
+    /// <summary>
+    /// The seq and time of the last message of the conversation in <c>$c</c>: the last stored, or where retention
+    /// deleted them all, the last it deleted; (0, 0) for a conversation with none yet.
+    /// </summary>
+    const string HeadSql = """
+        SELECT seq, create_time FROM (SELECT seq, create_time FROM messages WHERE conversation_id = $c ORDER BY seq DESC LIMIT 1)
+        UNION ALL SELECT seq, create_time FROM expired_heads WHERE conversation_id = $c
+        UNION ALL SELECT 0, 0
+        ORDER BY seq DESC LIMIT 1
+        """;
+
     async Task<ConversationHead> HeadAsync(SqliteConnection connection, string conversationId, CancellationToken ct)
     {
-        await using var read = Command(connection,
-            "SELECT seq, create_time FROM messages WHERE conversation_id = $c ORDER BY seq DESC LIMIT 1", ("$c", conversationId));
+        await using var read = Command(connection, HeadSql, ("$c", conversationId));
         await using var reader = await read.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? new ConversationHead(reader.GetInt64(0), reader.GetInt64(1)) : default;
+        await reader.ReadAsync(ct);
+        return new ConversationHead(reader.GetInt64(0), reader.GetInt64(1));
     }
 
     public async Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct) =>
