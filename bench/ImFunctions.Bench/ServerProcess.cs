@@ -86,7 +86,7 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         foreach (var a in command) start.ArgumentList.Add(a);
         // The generator may run with its own runtime tuning (run.sh turns thread-pool spinning off for it); the
-        // servers it measures run with the runtime's defaults, as they would be deployed.
+        // servers it measures run with their own settings (the app's runtimeconfig), as they would be deployed.
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("DOTNET_ThreadPool_", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
         foreach (var (k, v) in env) start.Environment[k] = v;
