@@ -30,8 +30,9 @@ public interface IImStore
     /// <summary>
     /// True when appends are applied in the order they were called (the call has queued the append when it returns)
     /// and a message that would not follow the head is refused (<see cref="AppendStatus.SeqTaken"/> with the head): a
-    /// seq that would leave a gap, or a <c>create_time</c> before the head's. A store with one writer. Senders of one conversation may then hand over their appends one after the other without waiting
-    /// for the one ahead to be stored, and share its commit.
+    /// seq that would leave a gap, or a <c>create_time</c> before the head's. A store with one writer. Senders of one
+    /// conversation may then hand over their appends one after the other without waiting for the one ahead to be
+    /// stored, and share its commit.
     /// </summary>
     bool AppendsInCallOrder => false;
 
@@ -51,7 +52,10 @@ public interface IImStore
     Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct);
     /// <summary>One page of a conversation: newest first without <c>AfterSeq</c>, oldest first with it.</summary>
     Task<IReadOnlyList<Message>> ReadMessagesAsync(string conversationId, SeqWindow window, int limit, CancellationToken ct);
-    /// <summary>Messages sent or changed after <paramref name="minUpdateTime"/> (uni-im 3.x update sync), oldest update first, ties in seq order.</summary>
+    /// <summary>
+    /// Messages sent or changed after <paramref name="minUpdateTime"/> (uni-im 3.x update sync), oldest update first,
+    /// ties in seq order.
+    /// </summary>
     Task<IReadOnlyList<Message>> ReadMessagesUpdatedSinceAsync(string conversationId, long minUpdateTime, int limit, CancellationToken ct);
 
     Task<ConversationRow?> GetConversationAsync(string userId, string conversationId, CancellationToken ct);
