@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
 
 namespace ImFunctions.Bench;
 
@@ -53,10 +54,24 @@ public sealed class ServerProcess : IAsyncDisposable
         return StartAsync(Path.Combine(AppContext.BaseDirectory, "ImFunctions.Local.dll"), [], env, workDirectory, "app", dataDirectory);
     }
 
-    /// <summary>Starts this assembly's bare-Kestrel endpoint (the machine's limit for one JSON POST).</summary>
-    public static Task<ServerProcess> StartBareAsync(string workDirectory) =>
-        StartAsync(Path.Combine(AppContext.BaseDirectory, "ImFunctions.Bench.dll"), ["bare-server"], new Dictionary<string, string>(),
-            workDirectory, "bare", null);
+    /// <summary>
+    /// Starts this assembly's bare-Kestrel endpoint (the machine's limit for one JSON POST), with the thread-pool
+    /// setting the app's runtimeconfig carries, so that the two differ only in what they do per request.
+    /// </summary>
+    public static Task<ServerProcess> StartBareAsync(string workDirectory)
+    {
+        var env = new Dictionary<string, string>();
+        if (AppRuntimeSetting("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit") is { } spinLimit)
+            env["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = spinLimit;
+        return StartAsync(Path.Combine(AppContext.BaseDirectory, "ImFunctions.Bench.dll"), ["bare-server"], env, workDirectory, "bare", null);
+    }
+
+    /// <summary>A runtime setting of the app's build (its runtimeconfig.json); null where it keeps the runtime's default.</summary>
+    static string? AppRuntimeSetting(string name)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ImFunctions.Local.runtimeconfig.json")));
+        return config?["runtimeOptions"]?["configProperties"]?[name]?.ToString();
+    }
 
     static Task<ServerProcess> StartAsync(string dll, string[] args, Dictionary<string, string> env, string workDirectory,
         string name, string? dataDirectory)
