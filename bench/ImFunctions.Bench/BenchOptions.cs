@@ -28,10 +28,15 @@ public sealed record BenchOptions
     /// The open-loop steps every send series climbs until one does not hold (its peak is the best step that held). Fine
     /// where the peaks are: ours and ejabberd's WAL/NORMAL sit between 1,000 and 2,500 msg/s, where 250 apart a step is
     /// 10-25 % above the last instead of 33-50 % (whether one step held had swung every published ratio by a third), and
-    /// ejabberd's stock SQLite at 250-500, hence 375. Each step held costs warm-up + duration (7 s) in every series.
+    /// ejabberd's stock SQLite at 250-500, hence 375; ours since 2026-12-04 at 5,000-6,500, hence every 500 up to
+    /// 8,000. Each step held costs warm-up + duration (7 s) in every series.
     /// </summary>
-    public double[] Rates { get; init; } = [250, 375, 500, 750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000, 8000, 12000, 16000, 24000, 32000];
-    public double[] BareRates { get; init; } = [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000, 48000, 64000, 96000];
+    public double[] Rates { get; init; } = [250, 375, 500, 750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000, 6500, 7000, 7500, 8000, 12000, 16000, 24000, 32000];
+    /// <summary>
+    /// The bare endpoint's steps, 4,000 apart (12-17 %) where its peak sits (24,000-40,000 req/s), so that neither side
+    /// of the bare ratio is decided by a coarse step of its ladder.
+    /// </summary>
+    public double[] BareRates { get; init; } = [1000, 2000, 4000, 8000, 12000, 16000, 20000, 24000, 28000, 32000, 36000, 40000, 48000, 64000, 96000];
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Untimed load at the first rate before a series' first step: past tiered JIT and first GCs.</summary>
     public TimeSpan ProcessWarmup { get; init; } = TimeSpan.FromSeconds(10);
