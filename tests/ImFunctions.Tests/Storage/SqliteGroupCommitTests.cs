@@ -638,6 +638,33 @@ public sealed class SqliteGroupCommitTests
         Assert.That(store.AppendsInCallOrder, Is.True);
     }
 
+    [Test]
+    public async Task A_conversation_whose_messages_were_all_deleted_keeps_its_highest_seq_as_its_head_whatever_the_order()
+    {
+        using var store = await NewStoreAsync();
+        var conversation = "single_" + Ids.New();
+        for (var seq = 1; seq <= 3; seq++)
+            Assert.That(await store.TryAppendMessageAsync(NewMessage(conversation, seq) with { CreateTime = 10 * seq, UpdateTime = 10 * seq }, default),
+                Is.EqualTo(AppendResult.Appended));
+        // Deleted beside the store, the last one first: when seq 2 goes, it is the last left, yet not the head.
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, "im.db")}"))
+        {
+            await connection.OpenAsync();
+            foreach (var seq in new[] { 3, 1, 2 })
+            {
+                await using var delete = connection.CreateCommand();
+                delete.CommandText = "DELETE FROM messages WHERE conversation_id = $c AND seq = $s";
+                delete.Parameters.AddWithValue("$c", conversation);
+                delete.Parameters.AddWithValue("$s", seq);
+                Assert.That(await delete.ExecuteNonQueryAsync(), Is.EqualTo(1));
+            }
+        }
+
+        var next = NewMessage(conversation, 3) with { CreateTime = 40, UpdateTime = 40 };
+        Assert.That(await store.TryAppendMessageAsync(next, default), Is.EqualTo(AppendResult.SeqTaken(new ConversationHead(3, 30))));
+        Assert.That(await store.TryAppendMessageAsync(next with { Seq = 4 }, default), Is.EqualTo(AppendResult.Appended));
+    }
+
     static async Task<(Messenger Messenger, User A, User B)> TwoUsersAsync(SqliteImStore store, TimeProvider? clock = null)
     {
         var users = new UserDirectory(store, new MemoryCache(new MemoryCacheOptions()));

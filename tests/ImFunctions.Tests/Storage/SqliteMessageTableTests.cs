@@ -56,7 +56,7 @@ public sealed class SqliteMessageTableTests
                 Is.EqualTo(searchIds), "each message keeps its search id as its rowid");
             Assert.That(await file.TableSqlAsync("message_fts"), Is.Null, "the index of before left the store's file");
             Assert.That(await file.StringsAsync("SELECT name FROM sqlite_schema WHERE type IN ('index', 'trigger') AND tbl_name = 'messages' AND sql IS NOT NULL ORDER BY name"),
-                Is.EqualTo(new[] { "messages_by_create_time", "messages_by_id", "messages_changed", "messages_search_changed", "messages_search_deleted" }));
+                Is.EqualTo(new[] { "messages_by_create_time", "messages_by_id", "messages_changed", "messages_head_deleted", "messages_search_changed", "messages_search_deleted" }));
 
             Assert.That((await ReadAsync(store, "single_x")).Select(m => m.Body.GetString()), Is.EqualTo(new[] { "x needle one", "x needle two", "x needle three" }));
             Assert.That((await ReadAsync(store, "single_y")).Select(m => m.Seq), Is.EqualTo(new long[] { 1, 3 }));

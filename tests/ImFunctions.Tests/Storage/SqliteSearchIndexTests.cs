@@ -211,7 +211,7 @@ public sealed class SqliteSearchIndexTests
             using var connection = new SqliteConnection($"Data Source={StorePath};Pooling=False");
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "DROP TRIGGER messages_search_deleted; DELETE FROM messages WHERE seq = 2;";
+            command.CommandText = "DROP TRIGGER messages_search_deleted; DROP TRIGGER messages_head_deleted; DELETE FROM messages WHERE seq = 2;";
             command.ExecuteNonQuery();
         });
         seq = 1;

@@ -30,23 +30,11 @@ public sealed partial class SqliteImStore : IAccountStore
         }, ct);
 
     /// <summary>
-    /// One batch, the oldest first. A conversation's last message, when it goes, leaves its seq and time in
-    /// <c>expired_heads</c>, in the same write: the next message of the conversation follows it (see
-    /// <see cref="HeadSql"/>), not seq 1 again.
+    /// One batch. A conversation's last message, when it goes, leaves its seq and time in <c>expired_heads</c> (the
+    /// table's delete trigger, in the same statement): the next message follows it (<see cref="HeadSql"/>), not seq 1.
     /// </summary>
     public Task<int> DeleteMessagesCreatedBeforeAsync(long cutoff, int batch, CancellationToken ct) =>
-        RunAsync(StoreOp.Write, async connection =>
-        {
-            (string, object?)[] parameters = [("$cutoff", cutoff), ("$batch", batch)];
-            await ExecuteAsync(connection, $"""
-                INSERT INTO expired_heads (conversation_id, seq, create_time)
-                    SELECT m.conversation_id, m.seq, m.create_time FROM messages m
-                    WHERE m.rid IN ({ExpiredBatchSql})
-                      AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.conversation_id = m.conversation_id AND n.seq > m.seq)
-                    ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq, create_time = excluded.create_time
-                """, ct, parameters);
-            return await ExecuteAsync(connection, $"DELETE FROM messages WHERE rid IN ({ExpiredBatchSql})", ct, parameters);
-        }, ct);
-
-    const string ExpiredBatchSql = "SELECT rid FROM messages WHERE create_time < $cutoff ORDER BY create_time, rid LIMIT $batch";
+        RunAsync(StoreOp.Write, connection => ExecuteAsync(connection, """
+            DELETE FROM messages WHERE rid IN (SELECT rid FROM messages WHERE create_time < $cutoff LIMIT $batch)
+            """, ct, ("$cutoff", cutoff), ("$batch", batch)), ct);
 }

@@ -35,9 +35,17 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
             CREATE TABLE IF NOT EXISTS ext_uids (ext_uid TEXT PRIMARY KEY, uid TEXT NOT NULL) WITHOUT ROWID;
             {MessagesTable}
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (conversation_id, id);
-            -- Where retention deleted every message of a conversation: the last one's seq and time (HeadSql).
+            -- Where every message of a conversation was deleted (retention): the last one's seq and time, which its
+            -- next message follows (HeadSql), whatever deletes it and in whichever order a statement deletes rows.
             CREATE TABLE IF NOT EXISTS expired_heads (
                 conversation_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, create_time INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TRIGGER IF NOT EXISTS messages_head_deleted AFTER DELETE ON messages
+                WHEN NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = old.conversation_id AND seq > old.seq)
+            BEGIN
+                INSERT INTO expired_heads (conversation_id, seq, create_time) VALUES (old.conversation_id, old.seq, old.create_time)
+                    ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq, create_time = excluded.create_time
+                    WHERE excluded.seq > expired_heads.seq;
+            END;
             -- The messages changed after they were sent, in the update sync's order (ReadMessagesUpdatedSinceAsync).
             CREATE INDEX IF NOT EXISTS messages_changed ON messages (conversation_id, update_time, seq) WHERE update_time <> create_time;
             CREATE INDEX IF NOT EXISTS messages_by_create_time ON messages (create_time);
