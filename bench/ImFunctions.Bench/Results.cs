@@ -72,6 +72,12 @@ public sealed record Soak(double Rate, List<LoadStep> Windows)
     public bool Flat => Growth <= 0.05;
 }
 
+/// <summary>
+/// This hour's disk (<see cref="DiskProbe"/>): a sync's latency alone and beside a neighbour writing
+/// <paramref name="NeighbourMBps"/> to another file.
+/// </summary>
+public sealed record DiskSync(Percentiles Alone, Percentiles Beside, double NeighbourMBps);
+
 public sealed record MicroResult(string Name, double MeanNs, double AllocatedBytes);
 
 public sealed class BenchReport
@@ -89,6 +95,7 @@ public sealed class BenchReport
     public List<GroupSend> Groups { get; } = [];
     public List<MicroResult> Micro { get; } = [];
     public Soak? Soak { get; set; }
+    public DiskSync? Disk { get; set; }
     public List<string> Notes { get; } = [];
     public TimeSpan Elapsed { get; set; }
 
