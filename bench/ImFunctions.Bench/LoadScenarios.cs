@@ -65,7 +65,7 @@ public static class LoadScenarios
     public static async Task<LoadSeries> PairsAsync(Bench bench)
     {
         // A FULL send waits for a sync of the disk: the hour's sync latency goes beside FULL's (DiskProbe).
-        if (!bench.Options.Smoke) bench.Report.Disk = DiskProbe.Measure(bench, TimeSpan.FromSeconds(4));
+        bench.Report.Disk = DiskProbe.Measure(bench, bench.Options.Smoke ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(4));
         return await SendSeriesAsync(bench, Pairs, $"{bench.Options.Pairs} 1:1 pairs, {bench.Options.Pairs} receivers on WebSockets, {bench.Options.Connections} HTTP connections, SQLite synchronous=FULL (default)",
             bench.Options.Pairs, bench.Options.Connections, hot: false);
     }

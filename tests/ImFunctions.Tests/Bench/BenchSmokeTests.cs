@@ -38,6 +38,10 @@ public sealed class BenchSmokeTests
             Assert.That(root.GetProperty("Sockets").EnumerateArray().Select(s => s.GetProperty("Failed").GetInt32()), Is.All.EqualTo(0));
             Assert.That(root.GetProperty("Reads").GetArrayLength(), Is.GreaterThan(0), output);
             Assert.That(root.GetProperty("StoreRates").EnumerateArray().All(s => s.GetProperty("OpsPerSecond").GetDouble() > 0), Is.True, output);
+            // The disk probe ran before the FULL ladder, alone and beside its neighbour's writes.
+            var disk = root.GetProperty("Disk");
+            Assert.That(new[] { "Alone", "Beside" }.Select(k => disk.GetProperty(k).GetProperty("Count").GetInt32()), Is.All.GreaterThan(0), output);
+            Assert.That(disk.GetProperty("NeighbourMBps").GetDouble(), Is.GreaterThan(0), output);
 
             // --timeline: a CSV per measured step, each request answered (and for the sends, delivered) after its due time.
             var steps = Directory.GetFiles(timelines, "*.csv").Select(File.ReadAllLines).ToList();
