@@ -15,6 +15,9 @@ public static class BenchProgram
             await BareServer.RunAsync(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "7080"));
             return 0;
         }
+        // As in the app, before the bench's own seeding and raw-SQLite runs open SQLite: the store scenario measures
+        // the store as the app runs it.
+        ImFunctions.Core.Storage.Sqlite.SqliteProcessSettings.Apply();
         if (args.Contains("--help") || args.Contains("-h"))
         {
             Console.WriteLine(BenchOptions.Usage);

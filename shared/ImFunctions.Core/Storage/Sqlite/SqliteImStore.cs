@@ -26,6 +26,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
 
     public async Task InitializeAsync(CancellationToken ct)
     {
+        if (!SqliteProcessSettings.Apply()) log.LogDebug("SQLite was opened in this process before the store: its process-wide settings were not applied");
         CreateOwnerOnly(System.IO.Path.GetFullPath(options.Path));
         await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", ct);
