@@ -10,7 +10,7 @@ public sealed class SqliteProcessSettingsTests
     {
         Assert.That(SqliteProcessSettings.Apply(), Is.True, "refused: SQLite was opened before the test process's setup");
         using var file = new SqliteFile();
-        await file.OpenStoreAsync();
+        using var store = await file.OpenStoreAsync();
         // With the statistics on, SQLite counts the bytes every connection and statement above allocated.
         Assert.That(raw.sqlite3_memory_used(), Is.EqualTo(0));
     }
