@@ -35,48 +35,47 @@ public static class DiskProbe
     /// <summary>The probe's own writes: a block in place, then its sync, timed, every 2 ms.</summary>
     static Percentiles Syncs(string directory, TimeSpan duration)
     {
-        var path = Path.Combine(directory, "disk-probe.bin");
-        try
+        using var file = Scratch(directory, "disk-probe.bin");
+        var block = RandomBytes(Block);
+        for (var i = 0; i < Blocks; i++) RandomAccess.Write(file.SafeFileHandle, block, (long)i * Block);
+        file.Flush(flushToDisk: true);
+        var latencies = new List<double>();
+        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        for (var i = 0; Stopwatch.GetTimestamp() < end; i++)
         {
-            using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
-            var block = new byte[Block];
-            Random.Shared.NextBytes(block);
-            for (var i = 0; i < Blocks; i++) RandomAccess.Write(file.SafeFileHandle, block, (long)i * Block);
+            RandomAccess.Write(file.SafeFileHandle, block, (long)(i % Blocks) * Block);
+            var start = Stopwatch.GetTimestamp();
             file.Flush(flushToDisk: true);
-            var latencies = new List<double>();
-            var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-            for (var i = 0; Stopwatch.GetTimestamp() < end; i++)
-            {
-                RandomAccess.Write(file.SafeFileHandle, block, (long)(i % Blocks) * Block);
-                var start = Stopwatch.GetTimestamp();
-                file.Flush(flushToDisk: true);
-                latencies.Add(Percentiles.Ms(Stopwatch.GetTimestamp() - start));
-                Thread.Sleep(2);
-            }
-            return Percentiles.Of(latencies);
+            latencies.Add(Percentiles.Ms(Stopwatch.GetTimestamp() - start));
+            Thread.Sleep(2);
         }
-        finally { File.Delete(path); }
+        return Percentiles.Of(latencies);
     }
 
     /// <summary>Appends to a file of its own until stopped; returns the bytes written.</summary>
     static long Neighbour(string directory, CancellationToken stop)
     {
-        var path = Path.Combine(directory, "disk-probe-neighbour.bin");
-        try
+        using var file = Scratch(directory, "disk-probe-neighbour.bin");
+        var chunk = RandomBytes(NeighbourChunk);
+        long written = 0;
+        for (var i = 1; !stop.IsCancellationRequested; i++)
         {
-            using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-            var chunk = new byte[NeighbourChunk];
-            Random.Shared.NextBytes(chunk);
-            long written = 0;
-            for (var i = 1; !stop.IsCancellationRequested; i++)
-            {
-                file.Write(chunk);
-                written += chunk.Length;
-                if (i % 10 == 0) file.Flush(flushToDisk: true);
-                Thread.Sleep(10);
-            }
-            return written;
+            file.Write(chunk);
+            written += chunk.Length;
+            if (i % 10 == 0) file.Flush(flushToDisk: true);
+            Thread.Sleep(10);
         }
-        finally { File.Delete(path); }
+        return written;
+    }
+
+    /// <summary>A file in the work folder, unbuffered (every write a system call), deleted when closed.</summary>
+    static FileStream Scratch(string directory, string name) =>
+        new(Path.Combine(directory, name), FileMode.Create, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.DeleteOnClose);
+
+    static byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        Random.Shared.NextBytes(bytes);
+        return bytes;
     }
 }
