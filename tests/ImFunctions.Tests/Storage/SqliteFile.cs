@@ -25,6 +25,15 @@ sealed class SqliteFile : IDisposable
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
+    /// <summary>A copy of the file and its WAL as they are now, in a folder of its own, as a crash would leave them (no wal-index).</summary>
+    public SqliteFile CopyAsLeftByACrash()
+    {
+        var copy = new SqliteFile();
+        File.Copy(path, copy.path);
+        if (File.Exists(path + "-wal")) File.Copy(path + "-wal", copy.path + "-wal");
+        return copy;
+    }
+
     public async Task<SqliteImStore> OpenStoreAsync(ILogger<SqliteImStore>? logger = null)
     {
         var store = new SqliteImStore(new SqliteStoreOptions { Path = path }, logger);
@@ -64,7 +73,8 @@ sealed class SqliteFile : IDisposable
         return values;
     }
 
-    async Task<SqliteConnection> OpenAsync()
+    /// <summary>A connection of its own to the file, unpooled.</summary>
+    public async Task<SqliteConnection> OpenAsync()
     {
         var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync();
