@@ -26,7 +26,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
 
     public async Task InitializeAsync(CancellationToken ct)
     {
-        if (!SqliteProcessSettings.Apply()) log.LogDebug("SQLite was opened in this process before the store: its process-wide settings were not applied");
+        if (!SqliteProcessSettings.Apply()) log.LogDebug("SQLite refused some of its process-wide settings (it was opened in this process before the store)");
         CreateOwnerOnly(System.IO.Path.GetFullPath(options.Path));
         await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", ct);
