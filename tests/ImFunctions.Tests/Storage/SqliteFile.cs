@@ -44,17 +44,28 @@ sealed class SqliteFile : IDisposable
     public async Task ExecuteAsync(string sql)
     {
         await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
+        await ExecuteAsync(connection, sql);
     }
 
     public async Task<T> ScalarAsync<T>(string sql)
     {
         await using var connection = await OpenAsync();
+        return (T)(await ScalarAsync(connection, sql))!;
+    }
+
+    /// <summary>Runs <paramref name="sql"/> on a connection the caller holds (a transaction of its own left open, say).</summary>
+    public static async Task ExecuteAsync(SqliteConnection connection, string sql)
+    {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        return (T)(await command.ExecuteScalarAsync())!;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<object?> ScalarAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
     }
 
     /// <summary>The statement that created <paramref name="table"/>; null when the file has no such table.</summary>

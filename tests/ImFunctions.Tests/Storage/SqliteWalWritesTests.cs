@@ -1,5 +1,6 @@
 using ImFunctions.Core.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
+using static ImFunctions.Tests.Storage.SqliteFile;
 
 namespace ImFunctions.Tests.Storage;
 
@@ -10,7 +11,9 @@ namespace ImFunctions.Tests.Storage;
 /// </summary>
 public sealed class SqliteWalWritesTests
 {
-    const string TwentyPages = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) INSERT INTO t (body) SELECT randomblob(3000) FROM n";
+    /// <summary>Rows of 3,000 bytes, one to a page.</summary>
+    static string InsertPages(int count) =>
+        $"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) INSERT INTO t (body) SELECT randomblob(3000) FROM n";
 
     // NORMAL syncs nothing at a commit: only the commit frame's own write puts the commit in the file.
     [TestCase("NORMAL")]
@@ -21,7 +24,7 @@ public sealed class SqliteWalWritesTests
         await using var connection = await WalAsync(file, $"PRAGMA synchronous = {synchronous}; CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)");
         var (asked, made) = (WalWritesCombined.WritesAsked, WalWritesCombined.WritesMade);
 
-        await ExecuteAsync(connection, TwentyPages);   // a row of 3,000 bytes a page: ~21 frames, ~87 KB
+        await ExecuteAsync(connection, InsertPages(20));   // ~21 frames, ~87 KB
 
         Assert.That(WalWritesCombined.WritesAsked - asked, Is.GreaterThanOrEqualTo(42), "a header and a page per frame");
         Assert.That(WalWritesCombined.WritesMade - made, Is.EqualTo(1));
@@ -33,15 +36,14 @@ public sealed class SqliteWalWritesTests
         using var file = new SqliteFile();
         await using var writer = await WalAsync(file, "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB); PRAGMA cache_size = 10");
         await using var reader = await file.OpenAsync();
-        const string ThreeHundredPages = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO t (body) SELECT randomblob(3000) FROM n";
 
         // ~1.2 MB: SQLite spills pages to the WAL as frames of no commit before the transaction ends, then reads them back.
-        await ExecuteAsync(writer, "BEGIN; " + ThreeHundredPages);
+        await ExecuteAsync(writer, "BEGIN; " + InsertPages(300));
         Assert.That(await ScalarAsync(writer, "SELECT sum(length(body)) FROM t"), Is.EqualTo(900_000));
         await ExecuteAsync(writer, "ROLLBACK");
         Assert.That(await ScalarAsync(reader, "SELECT count(*) FROM t"), Is.EqualTo(0));
 
-        await ExecuteAsync(writer, "BEGIN; " + ThreeHundredPages + "; COMMIT");
+        await ExecuteAsync(writer, "BEGIN; " + InsertPages(300) + "; COMMIT");
         Assert.That(await ScalarAsync(reader, "SELECT count(*) FROM t"), Is.EqualTo(300));
         await AssertRecoveredFromTheWalAsync(file, rows: 300);
     }
@@ -51,12 +53,12 @@ public sealed class SqliteWalWritesTests
     {
         using var file = new SqliteFile();
         await using var writer = await WalAsync(file, "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)");
-        await ExecuteAsync(writer, TwentyPages);
+        await ExecuteAsync(writer, InsertPages(20));
         await ExecuteAsync(writer, "PRAGMA wal_checkpoint(RESTART)");
 
         // The next commit writes a new WAL header at the file's start, then its frames over the old ones.
-        await ExecuteAsync(writer, TwentyPages);
-        await ExecuteAsync(writer, TwentyPages);
+        await ExecuteAsync(writer, InsertPages(20));
+        await ExecuteAsync(writer, InsertPages(20));
 
         await AssertRecoveredFromTheWalAsync(file, rows: 60);
     }
@@ -76,19 +78,5 @@ public sealed class SqliteWalWritesTests
         await using var connection = await copy.OpenAsync();
         Assert.That(await ScalarAsync(connection, "SELECT count(*) FROM t"), Is.EqualTo(rows));
         Assert.That(await ScalarAsync(connection, "PRAGMA integrity_check"), Is.EqualTo("ok"));
-    }
-
-    static async Task ExecuteAsync(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
-
-    static async Task<object?> ScalarAsync(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync();
     }
 }
