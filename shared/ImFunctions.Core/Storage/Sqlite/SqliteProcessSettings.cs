@@ -14,6 +14,8 @@ public static class SqliteProcessSettings
     static readonly Lazy<bool> applied = new(() =>
     {
         Batteries_V2.Init();
+        // In this order: SQLite takes sqlite3_config only before it initializes, and sqlite3_vfs_find (in Register)
+        // initializes it.
         var statisticsOff = TurnOffAllocationStatistics();
         return WalWritesCombined.Register() & statisticsOff;
     });
