@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -80,66 +79,52 @@ public sealed class ImClient(Uri baseAddress) : IDisposable
 
 /// <summary>
 /// A client socket speaking json.webpubsub.azure.v1 that reports each pushed message to <c>onMessage</c> with the
-/// time it arrived (each event of a batch push on its own, in order). It reads until closed; the handler runs on the socket's own loop.
+/// time it arrived (each event of a batch push on its own, in order). It reads until closed, on the bench's one
+/// socket poller (<see cref="PolledWebSocket"/>), where the handler runs.
 /// </summary>
 public sealed class PushReceiver : IAsyncDisposable
 {
     public const string Subprotocol = "json.webpubsub.azure.v1";
-    readonly ClientWebSocket socket = new();
     readonly TaskCompletionSource connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    Task? loop;
-    public int Frames;
+    PolledWebSocket? socket;
 
     public static async Task<PushReceiver> ConnectAsync(string url, Action<JsonElement, long>? onMessage, int bufferSize = 16 * 1024,
         CancellationToken ct = default)
     {
         var receiver = new PushReceiver();
-        receiver.socket.Options.AddSubProtocol(Subprotocol);
-        receiver.socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        await receiver.socket.ConnectAsync(new Uri(url), ct);
-        receiver.loop = receiver.ReadAsync(onMessage, bufferSize);
+        receiver.socket = await Task.Run(() => PolledWebSocket.Connect(new Uri(url), Subprotocol, TimeSpan.FromSeconds(30), bufferSize), ct);
+        receiver.socket.Start((frame, at) => receiver.Handle(frame, at, onMessage));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        await receiver.connected.Task.WaitAsync(timeout.Token);
+        try
+        {
+            await receiver.connected.Task.WaitAsync(timeout.Token);
+        }
+        catch
+        {
+            receiver.socket.Dispose();
+            throw;
+        }
         return receiver;
     }
 
-    async Task ReadAsync(Action<JsonElement, long>? onMessage, int bufferSize)
+    void Handle(ReadOnlySpan<byte> message, long arrived, Action<JsonElement, long>? onMessage)
     {
-        var buffer = new byte[bufferSize];
-        try
+        var reader = new Utf8JsonReader(message);
+        using var frame = JsonDocument.ParseValue(ref reader);
+        var root = frame.RootElement;
+        switch (root.GetProperty("type").GetString())
         {
-            while (socket.State == WebSocketState.Open)
-            {
-                var count = 0;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    if (count == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
-                    result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
-                    count += result.Count;
-                } while (!result.EndOfMessage);
-                if (result.MessageType == WebSocketMessageType.Close) break;
-                var arrived = Stopwatch.GetTimestamp();
-                Interlocked.Increment(ref Frames);
-                using var frame = JsonDocument.Parse(buffer.AsMemory(0, count));
-                var root = frame.RootElement;
-                switch (root.GetProperty("type").GetString())
-                {
-                    case "system" when root.TryGetProperty("event", out var e) && e.GetString() == "connected":
-                        connected.TrySetResult();
-                        break;
-                    case "message" when onMessage is not null:
-                        var push = root.GetProperty("data");
-                        if (IsBatch(push))
-                            foreach (var each in push.GetProperty("data").EnumerateArray()) onMessage(each, arrived);
-                        else onMessage(push, arrived);
-                        break;
-                }
-            }
+            case "system" when root.TryGetProperty("event", out var e) && e.GetString() == "connected":
+                connected.TrySetResult();
+                break;
+            case "message" when onMessage is not null:
+                var push = root.GetProperty("data");
+                if (IsBatch(push))
+                    foreach (var each in push.GetProperty("data").EnumerateArray()) onMessage(each, arrived);
+                else onMessage(push, arrived);
+                break;
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException) { }
-        finally { connected.TrySetException(new IOException("socket closed before the connected event")); }
     }
 
     /// <summary>Pushes that queued up for one audience arrive as one frame: <c>{"type":"im","event":"batch","data":[…]}</c>.</summary>
@@ -147,19 +132,9 @@ public sealed class PushReceiver : IAsyncDisposable
         push.ValueKind == JsonValueKind.Object && push.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.String
         && e.ValueEquals("batch") && push.TryGetProperty("data", out var events) && events.ValueKind == JsonValueKind.Array;
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
-        socket.Abort();
-        if (loop is not null) await loop;
-        socket.Dispose();
+        socket?.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

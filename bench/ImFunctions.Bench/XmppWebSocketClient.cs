@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.WebSockets;
 using System.Text;
 
 namespace ImFunctions.Bench;
@@ -13,10 +12,9 @@ namespace ImFunctions.Bench;
 public sealed class XmppWebSocketClient : IAsyncDisposable
 {
     const string Framing = "urn:ietf:params:xml:ns:xmpp-framing";
-    readonly ClientWebSocket socket = new();
-    byte[] buffer = new byte[8 * 1024];
-    int length;
-    Task? loop;
+    readonly PolledWebSocket socket;
+
+    XmppWebSocketClient(PolledWebSocket socket) => this.socket = socket;
 
     /// <summary>
     /// Connects and logs in; a handshake that gets no answer is tried again on a new socket (twice at most): once in a
@@ -31,9 +29,9 @@ public sealed class XmppWebSocketClient : IAsyncDisposable
         {
             try
             {
-                return await ConnectOnceAsync(endpoint, domain, user, password, onMessage, ct);
+                return await Task.Run(() => ConnectOnce(endpoint, domain, user, password, onMessage), ct);
             }
-            catch (Exception e) when (attempt < 3 && !ct.IsCancellationRequested && e is OperationCanceledException or WebSocketException or IOException)
+            catch (IOException) when (attempt < 3 && !ct.IsCancellationRequested)
             {
             }
             catch (SaslRefusedException) when (attempt < 3 && !ct.IsCancellationRequested)
@@ -45,61 +43,63 @@ public sealed class XmppWebSocketClient : IAsyncDisposable
 
     sealed class SaslRefusedException(string message) : InvalidOperationException(message);
 
-    static async Task<XmppWebSocketClient> ConnectOnceAsync(Uri endpoint, string domain, string user, string password,
-        Action<string, long> onMessage, CancellationToken ct)
+    /// <summary>The handshake blocks its thread (the socket's reads time out after 10 s); then the socket is polled.</summary>
+    static XmppWebSocketClient ConnectOnce(Uri endpoint, string domain, string user, string password, Action<string, long> onMessage)
     {
-        var client = new XmppWebSocketClient();
-        client.socket.Options.AddSubProtocol("xmpp");
-        client.socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var client = new XmppWebSocketClient(PolledWebSocket.Connect(endpoint, "xmpp", TimeSpan.FromSeconds(10), 8 * 1024));
         try
         {
-            await client.socket.ConnectAsync(endpoint, timeout.Token);
-            await client.HandshakeAsync(domain, user, password, timeout.Token);
+            client.Handshake(domain, user, password);
         }
         catch
         {
             client.socket.Dispose();
             throw;
         }
-        client.loop = client.ReadAsync(onMessage);
+        client.socket.Start((frame, arrived) => OnFrame(frame, arrived, onMessage));
         return client;
     }
 
-    async Task HandshakeAsync(string domain, string user, string password, CancellationToken ct)
+    void Handshake(string domain, string user, string password)
     {
         var open = $"""<open xmlns="{Framing}" to="{domain}" version="1.0"/>""";
-        await SendAsync(open, ct);
-        var features = await ExpectAsync(f => f.Contains("<mechanisms"), "stream features", ct);
+        Send(open);
+        var features = Expect(f => f.Contains("<mechanisms"), "stream features");
         if (!features.Contains(">PLAIN<")) throw new InvalidOperationException($"XMPP: the server offers no SASL PLAIN: {features}");
 
         var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{password}"));
-        await SendAsync($"""<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">{credentials}</auth>""", ct);
-        await ExpectAsync(f => f.StartsWith("<success", StringComparison.Ordinal), "SASL success", ct);
+        Send($"""<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">{credentials}</auth>""");
+        Expect(f => f.StartsWith("<success", StringComparison.Ordinal), "SASL success");
 
         // After SASL the stream restarts (RFC 6120 §6.4.6).
-        await SendAsync(open, ct);
-        await ExpectAsync(f => f.Contains("<bind"), "bind feature", ct);
-        await SendAsync("""<iq type="set" id="bind"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"><resource>bench</resource></bind></iq>""", ct);
-        await ExpectAsync(f => IsReply(f, "bind") && f.Contains("result"), "bind result", ct);
+        Send(open);
+        Expect(f => f.Contains("<bind"), "bind feature");
+        Send("""<iq type="set" id="bind"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"><resource>bench</resource></bind></iq>""");
+        Expect(f => IsReply(f, "bind") && f.Contains("result"), "bind result");
 
         // A c2s session handles its stanzas in order: once the ping is answered (mod_ping is not loaded, so with an
         // error), the presence before it has made this resource available.
-        await SendAsync("<presence/>", ct);
-        await SendAsync("""<iq type="get" id="ready"><ping xmlns="urn:xmpp:ping"/></iq>""", ct);
-        await ExpectAsync(f => IsReply(f, "ready"), "ping reply", ct);
+        Send("<presence/>");
+        Send("""<iq type="get" id="ready"><ping xmlns="urn:xmpp:ping"/></iq>""");
+        Expect(f => IsReply(f, "ready"), "ping reply");
     }
 
     static bool IsReply(string frame, string id) =>
         frame.StartsWith("<iq", StringComparison.Ordinal) && (frame.Contains($"id='{id}'") || frame.Contains($"id=\"{id}\""));
 
-    async Task<string> ExpectAsync(Func<string, bool> wanted, string what, CancellationToken ct)
+    string Expect(Func<string, bool> wanted, string what)
     {
         while (true)
         {
-            if (!await ReceiveAsync(ct)) throw new IOException($"XMPP: the server closed the socket while we waited for {what}");
-            var frame = Encoding.UTF8.GetString(buffer, 0, length);
+            string frame;
+            try
+            {
+                frame = Encoding.UTF8.GetString(socket.Receive());
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"XMPP: {e.Message} while we waited for {what}", e);
+            }
             if (frame.StartsWith("<failure", StringComparison.Ordinal) && frame.Contains("urn:ietf:params:xml:ns:xmpp-sasl"))
                 throw new SaslRefusedException($"XMPP: {frame} while we waited for {what}");
             if (frame.StartsWith("<failure", StringComparison.Ordinal) || frame.Contains("<stream:error") || frame.StartsWith("<close", StringComparison.Ordinal))
@@ -108,56 +108,23 @@ public sealed class XmppWebSocketClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads one whole frame into the buffer; false when the server closed.</summary>
-    async Task<bool> ReceiveAsync(CancellationToken ct)
+    void Send(string stanza) => socket.Send(Encoding.UTF8.GetBytes(stanza));
+
+    /// <summary>A message's body, found by its bytes: the receiver's share of the work is kept as small as ours.</summary>
+    static void OnFrame(ReadOnlySpan<byte> frame, long arrived, Action<string, long> onMessage)
     {
-        length = 0;
-        ValueWebSocketReceiveResult result;
-        do
-        {
-            if (length == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
-            result = await socket.ReceiveAsync(buffer.AsMemory(length), ct);
-            length += result.Count;
-        } while (!result.EndOfMessage);
-        return result.MessageType != WebSocketMessageType.Close;
+        if (!frame.StartsWith("<message"u8)) return;
+        var start = frame.IndexOf("<body>"u8);
+        if (start < 0) return;
+        var body = frame[(start + "<body>".Length)..];
+        var end = body.IndexOf("</body>"u8);
+        if (end >= 0) onMessage(Encoding.UTF8.GetString(body[..end]), arrived);
     }
 
-    Task SendAsync(string stanza, CancellationToken ct) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(stanza), WebSocketMessageType.Text, true, ct);
-
-    async Task ReadAsync(Action<string, long> onMessage)
+    public ValueTask DisposeAsync()
     {
-        try
-        {
-            while (socket.State == WebSocketState.Open && await ReceiveAsync(CancellationToken.None))
-            {
-                var arrived = Stopwatch.GetTimestamp();
-                var frame = buffer.AsSpan(0, length);
-                if (!frame.StartsWith("<message"u8)) continue;
-                var start = frame.IndexOf("<body>"u8);
-                if (start < 0) continue;
-                var body = frame[(start + "<body>".Length)..];
-                var end = body.IndexOf("</body>"u8);
-                if (end >= 0) onMessage(Encoding.UTF8.GetString(body[..end]), arrived);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException) { }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await SendAsync($"""<close xmlns="{Framing}"/>""", timeout.Token);
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
-        socket.Abort();
-        if (loop is not null) await loop;
+        if (socket.IsOpen) Send($"""<close xmlns="{Framing}"/>""");
         socket.Dispose();
+        return ValueTask.CompletedTask;
     }
 }
