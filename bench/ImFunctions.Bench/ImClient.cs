@@ -93,7 +93,8 @@ public sealed class PushReceiver : IAsyncDisposable
     {
         var receiver = new PushReceiver();
         receiver.socket = await Task.Run(() => PolledWebSocket.Connect(new Uri(url), Subprotocol, TimeSpan.FromSeconds(30), bufferSize), ct);
-        receiver.socket.Start((frame, at) => receiver.Handle(frame, at, onMessage));
+        receiver.socket.Start((frame, at) => receiver.Handle(frame, at, onMessage),
+            () => receiver.connected.TrySetException(new IOException("socket closed before the connected event")));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         try

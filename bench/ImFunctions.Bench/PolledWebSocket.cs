@@ -32,6 +32,7 @@ public sealed class PolledWebSocket : IDisposable
     int count;
     readonly List<byte> fragments = [];
     Action<ReadOnlySpan<byte>, long>? onMessage;
+    Action? onClosed;
     long id;
     bool closed;
 
@@ -99,16 +100,24 @@ public sealed class PolledWebSocket : IDisposable
                 buffer.AsSpan(end + 4, count).CopyTo(buffer);
                 return headers;
             }
-            if (count == buffer.Length)
-            {
-                if (count >= 64 * 1024) throw new IOException("WebSocket upgrade: the answer's headers are too long");
-                Array.Resize(ref buffer, buffer.Length * 2);
-            }
-            var read = socket.Receive(buffer, count, buffer.Length - count, SocketFlags.None);
-            if (read == 0) throw new IOException("WebSocket upgrade: the server closed the socket");
-            count += read;
+            if (count >= 64 * 1024) throw new IOException("WebSocket upgrade: the answer's headers are too long");
+            if (ReadMore(out var error) == 0) throw ReadEnded("WebSocket upgrade", error);
         }
     }
+
+    /// <summary>One read into the buffer's free end, grown when full: the bytes read, 0 when the socket closed or failed.</summary>
+    int ReadMore(out SocketError error)
+    {
+        if (count == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+        var read = socket.Receive(buffer.AsSpan(count), SocketFlags.None, out error);
+        if (error != SocketError.Success) return 0;
+        count += read;
+        return read;
+    }
+
+    static IOException ReadEnded(string during, SocketError error) => new(error == SocketError.Success
+        ? $"{during}: the server closed the socket"
+        : $"{during}: the socket's read failed ({error})");
 
     /// <summary>Blocks until the next whole message (for a handshake spoken over the socket before <see cref="Start"/>).</summary>
     public byte[] Receive()
@@ -121,11 +130,7 @@ public sealed class PolledWebSocket : IDisposable
                 if (!TakeFrames(Stopwatch.GetTimestamp(), (message, _) => early.Enqueue(message.ToArray())) && early.Count == 0)
                 {
                     if (closed) throw new IOException("the server closed the socket");
-                    if (count == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
-                    var read = socket.Receive(buffer, count, buffer.Length - count, SocketFlags.None, out var error);
-                    if (error != SocketError.Success) throw new IOException($"the socket's read failed: {error}");
-                    if (read == 0) throw new IOException("the server closed the socket");
-                    count += read;
+                    if (ReadMore(out var error) == 0) throw ReadEnded("a message", error);
                 }
             }
             return early.Dequeue();
@@ -134,14 +139,23 @@ public sealed class PolledWebSocket : IDisposable
 
     public void Send(ReadOnlySpan<byte> message) => SendFrame(Text, message);
 
-    /// <summary>From now on every message goes to <paramref name="handler"/> on the poller's thread, those already read first.</summary>
-    public void Start(Action<ReadOnlySpan<byte>, long> handler)
+    /// <summary>
+    /// From now on every message goes to <paramref name="handler"/> on the poller's thread, those already read first;
+    /// <paramref name="onClose"/> runs once when the socket closes, whoever closes it.
+    /// </summary>
+    public void Start(Action<ReadOnlySpan<byte>, long> handler, Action? onClose = null)
     {
         lock (sync)
         {
-            onMessage = handler;
+            (onMessage, onClosed) = (handler, onClose);
             var now = Stopwatch.GetTimestamp();
             while (early.TryDequeue(out var message)) handler(message, now);
+            if (closed)
+            {
+                // Closed while a handshake read before polling began.
+                onClose?.Invoke();
+                return;
+            }
             TakeFrames(now, handler);
             if (closed) return;
             socket.Blocking = false;
@@ -155,16 +169,8 @@ public sealed class PolledWebSocket : IDisposable
         lock (sync)
         {
             if (closed || onMessage is null) return;
-            if (count == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
-            var read = socket.Receive(buffer.AsSpan(count), SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock) return;
-            if (error != SocketError.Success || read == 0)
-            {
-                Shut();
-                return;
-            }
-            count += read;
-            TakeFrames(Stopwatch.GetTimestamp(), onMessage);
+            if (ReadMore(out var error) > 0) TakeFrames(Stopwatch.GetTimestamp(), onMessage);
+            else if (error != SocketError.WouldBlock) Shut();
         }
     }
 
@@ -257,6 +263,7 @@ public sealed class PolledWebSocket : IDisposable
         closed = true;
         if (id != 0) Poller.Remove(id, socket);
         socket.Dispose();
+        onClosed?.Invoke();
     }
 
     /// <summary>Says goodbye (a close frame, not waiting for the server's) and closes the socket.</summary>

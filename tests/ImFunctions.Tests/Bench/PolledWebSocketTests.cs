@@ -51,15 +51,18 @@ public sealed class PolledWebSocketTests
     }
 
     [Test]
-    public async Task A_close_from_the_server_is_answered_and_closes_the_socket_and_ours_says_goodbye()
+    public async Task A_close_from_the_server_is_answered_closes_the_socket_and_is_told_once_and_ours_says_goodbye()
     {
         await using (var server = await HandServer.StartAsync())
         {
             var client = await server.ConnectAsync();
-            client.Start((_, _) => { });
+            var closes = 0;
+            client.Start((_, _) => { }, () => Interlocked.Increment(ref closes));
             await server.WriteAsync(Frame(0x88, [0x03, 0xE8]));
             Assert.That(await server.ReadClientFrameAsync(), Is.EqualTo((0x8, new byte[] { 0x03, 0xE8 })).Using<(int, byte[])>(SameFrame));
             Assert.That(() => client.IsOpen, Is.False.After(5000, 20));
+            client.Dispose();
+            Assert.That(closes, Is.EqualTo(1), "told once that the socket closed");
         }
         await using (var server = await HandServer.StartAsync())
         {
