@@ -110,32 +110,27 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var draft = Draft(me, request, composed, conversationId, Math.Max(senderRow?.LastSeq ?? 0, receiverRow?.LastSeq ?? 0) + 1, now);
 
-        // The rows are brought up to the message in the append's own write (RowsFor is asked again for each seq tried).
+        // The rows are brought up to the message in the append's own write (WritesFor is asked again for each seq tried).
         // Rows copy a small message whole as last_msg; a large one only as its note, so row writes stay cheap whatever
         // the body. from_ip stays in the message store: rows and pushes are seen by everyone, so they never carry it.
         ReadOnlyMemory<byte> payload = default;
         var changed = new bool[2];
-        IReadOnlyList<RowUpdate> RowsFor(Message stored)
+        AppendWrites WritesFor(Message stored)
         {
             var shown = stored with { FromIp = null };
             payload = PushEvents.Msg(shown, out var isSmall);
-            return fromSystem
+            return new(fromSystem
                 ? [Advancing(toUid, me.Id, receiverRow, shown, markRead: false, isSmall, changed, 0)]
                 : [Advancing(me.Id, toUid, senderRow, shown, markRead: true, isSmall, changed, 0),
-                   Advancing(toUid, me.Id, receiverRow, shown, markRead: false, isSmall, changed, 1, peerBlocked: receiverRowBlocked)];
+                   Advancing(toUid, me.Id, receiverRow, shown, markRead: false, isSmall, changed, 1, peerBlocked: receiverRowBlocked)]);
         }
-        var appended = await AppendInTurnAsync(draft, RowsFor, ct);
+        var appended = await AppendInTurnAsync(draft, WritesFor, ct);
         if (appended.Error is not null) return appended.Error;
         ct = AfterStored;
         var message = appended.Message! with { FromIp = null };
         if (!appended.IsRetry) Telemetry.ImDiagnostics.MessagesSent.Add(1);
-        else
-        {
-            // A retry of a stored message: this repairs rows a crashed first attempt left behind, and pushes again only
-            // if something was missing.
-            await store.UpdateConversationsAsync(RowsFor(message), ct);
-        }
 
+        // A retry of a stored message pushes again only if its repair found something missing.
         if (!appended.IsRetry || changed.Any(c => c))
         {
             pushes.ToUser(toUid, payload);
@@ -189,14 +184,24 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     /// its concurrent senders. Across processes the store's conditional append still decides. On a store that applies
     /// appends in call order a sender does not wait for the commit of the one ahead (<see cref="AppendInLineAsync"/>).
     /// </summary>
-    /// <param name="rowsFor">The conversation rows to write for the message as it is tried (with each seq); they are
-    /// written only if it is appended, not on a retry of a stored message (the caller repairs rows then).</param>
+    /// <param name="writesFor">What to write with the message as it is tried (with each seq): a 1:1 send's rows, a group
+    /// send's head and cursor. They go with the append (<see cref="IImStore.TryAppendMessageAsync(Message, AppendWrites,
+    /// CancellationToken)"/>); on a retry of a stored message they are written after it, from the original, which
+    /// repairs what a first attempt that crashed after its append left behind.</param>
     public async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInTurnAsync(Message draft,
-        Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
+        Func<Message, AppendWrites>? writesFor, CancellationToken ct)
     {
-        if (store.AppendsInCallOrder) return await AppendInLineAsync(draft, rowsFor, ct);
+        var appended = store.AppendsInCallOrder ? await AppendInLineAsync(draft, writesFor, ct) : await AppendOutOfLineAsync(draft, writesFor, ct);
+        if (appended.IsRetry && writesFor is not null) await store.UpdateAsync(writesFor(appended.Message!), AfterStored);
+        return appended;
+    }
+
+    /// <summary><see cref="AppendInTurnAsync"/> on a store whose appends race (Cosmos DB): the conditional append decides.</summary>
+    async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendOutOfLineAsync(Message draft,
+        Func<Message, AppendWrites>? writesFor, CancellationToken ct)
+    {
         (Message? Message, ImError? Error, bool IsRetry) appended;
-        IReadOnlyList<RowUpdate> rowsAfter = [];
+        var writesAfter = AppendWrites.None;
         using (var turn = await seqTurns.EnterAsync(draft.ConversationId, ct))
         {
             if (turn.Claimed is { } claimed && claimed.Seq >= draft.Seq) draft = claimed.Next(draft);
@@ -204,14 +209,14 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             // conversation): then the append goes alone, the next seq is claimed sooner, and the rows follow outside
             // the turn, where the sends' row writes overlap.
             var contended = turn.HasWaiters;
-            appended = await AppendAsync(draft, contended ? null : rowsFor, ct);
+            appended = await AppendAsync(draft, contended ? null : writesFor, ct);
             if (appended.Message is { } stored)
             {
                 if (turn.Claimed is not { } last || stored.Seq > last.Seq) turn.Claimed = ConversationHead.Of(stored);
-                if (contended && rowsFor is not null && !appended.IsRetry) rowsAfter = rowsFor(stored);
+                if (contended && writesFor is not null && !appended.IsRetry) writesAfter = writesFor(stored);
             }
         }
-        await store.UpdateConversationsAsync(rowsAfter, AfterStored);
+        await store.UpdateAsync(writesAfter, AfterStored);
         return appended;
     }
 
@@ -224,7 +229,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     /// store's head, and the others, whose claims were made before it, claim again.
     /// </summary>
     async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendInLineAsync(Message draft,
-        Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
+        Func<Message, AppendWrites>? writesFor, CancellationToken ct)
     {
         using var turn = await seqTurns.EnterAsync(draft.ConversationId, ct);
         for (var attempt = 0; attempt < MaxAppendAttempts; attempt++)
@@ -234,7 +239,7 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
             draft = head.Next(draft);
             var line = turn.Breaks;
             // Queued on the store when the call returns (a throw here queued nothing: no claim to take back).
-            var pending = store.TryAppendMessageAsync(draft, rowsFor?.Invoke(draft) ?? [], ct);
+            var pending = store.TryAppendMessageAsync(draft, writesFor?.Invoke(draft) ?? AppendWrites.None, ct);
             turn.Claimed = ConversationHead.Of(draft);
             turn.LetNextIn();
 
@@ -279,13 +284,13 @@ public sealed partial class Messenger(IImStore store, UserDirectory users, TalkP
     }
 
     async Task<(Message? Message, ImError? Error, bool IsRetry)> AppendAsync(Message draft,
-        Func<Message, IReadOnlyList<RowUpdate>>? rowsFor, CancellationToken ct)
+        Func<Message, AppendWrites>? writesFor, CancellationToken ct)
     {
         for (var attempt = 0; attempt < MaxAppendAttempts; attempt++)
         {
-            var result = rowsFor is null
+            var result = writesFor is null
                 ? await store.TryAppendMessageAsync(draft, ct)
-                : await store.TryAppendMessageAsync(draft, rowsFor(draft), ct);
+                : await store.TryAppendMessageAsync(draft, writesFor(draft), ct);
             switch (result.Status)
             {
                 case AppendStatus.Appended:

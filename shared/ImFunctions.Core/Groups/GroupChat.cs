@@ -47,22 +47,26 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
         if (composing.Error is not null) return composing.Error;
         var composed = composing.Match(c => c, _ => null!);
         var draft = Messenger.Draft(me, request, composed, conversationId, group.LastSeq + 1, now);
-        var (stored, error, isRetry) = await messenger.AppendInTurnAsync(draft, rowsFor: null, ct);
+        // The group's head moves to the message and the sender, who has read their own message, has their cursor moved,
+        // both with the append (in its own write where the store has transactions). from_ip stays in the message store:
+        // the group record, pushes and events are seen by others.
+        ReadOnlyMemory<byte> payload = default;
+        AppendWrites WritesFor(Message tried)
+        {
+            var shown = tried with { FromIp = null };
+            payload = PushEvents.Msg(shown, out var isSmall);
+            return new([], GroupDirectory.AdvancingHead(group, shown, isSmall), new MemberUpdate(groupId, me.Id, member,
+                m => m is { IsCurrent: true } && m.ReadSeq < tried.Seq ? m with { ReadSeq = tried.Seq } : null));
+        }
+        var (stored, error, isRetry) = await messenger.AppendInTurnAsync(draft, WritesFor, ct);
         if (error is not null) return error;
         ct = Messenger.AfterStored;
-        // from_ip stays in the message store: the group record, pushes and events are seen by others.
         var message = stored! with { FromIp = null };
 
-        var payload = PushEvents.Msg(message!, out var isSmall);
-        var headBefore = group.LastSeq;
-        await directory.AdvanceHeadAsync(group, message!, isSmall, ct);
-        // The sender has read their own message: their cursor moves. Of the others, only members named in a mention
-        // are written (from the stored message, so a retry of a send revoked meanwhile reminds nobody).
-        await Task.WhenAll(
-            store.UpdateMemberAsync(groupId, me.Id, member,
-                m => m is { IsCurrent: true } && m.ReadSeq < message!.Seq ? m with { ReadSeq = message.Seq } : null, ct),
-            directory.RemindAsync(message!, GroupMentions.NamedUids(message!), ct));
-        if (!isRetry || headBefore < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
+        // Of the members other than the sender, only those named in a mention are written (from the stored message, so
+        // a retry of a send revoked meanwhile reminds nobody).
+        await directory.RemindAsync(message, GroupMentions.NamedUids(message), ct);
+        if (!isRetry || group.LastSeq < message.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
         // Published on a retry too, as a 1:1 send: the event id dedupes it.
         if (events is not null) await events.PublishAsync("message.sent", "message.sent:" + message.Id, message, ct);
         return new SentMessage(message!.Id, conversationId, message.Seq, message.CreateTime);
@@ -96,14 +100,17 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
             UpdateTime = now,
             Nickname = Messenger.SystemSender.Nickname,
         };
-        var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, rowsFor: null, ct);
+        ReadOnlyMemory<byte> payload = default;
+        AppendWrites WritesFor(Message tried)
+        {
+            payload = PushEvents.Msg(tried, out var isSmall);
+            return new([], GroupDirectory.AdvancingHead(group, tried, isSmall));
+        }
+        var (message, error, isRetry) = await messenger.AppendInTurnAsync(draft, WritesFor, ct);
         if (error is not null) return error;
         ct = Messenger.AfterStored;
 
-        var payload = PushEvents.Msg(message!, out var isSmall);
-        var headBefore = group.LastSeq;
-        await directory.AdvanceHeadAsync(group, message!, isSmall, ct);
-        if (!isRetry || headBefore < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
+        if (!isRetry || group.LastSeq < message!.Seq) pushes.ToGroup(GroupIds.PushGroup(groupId), payload);
         // On a retry too: the event id dedupes it, and it closes the window a crash after the append would leave.
         if (events is not null) await events.PublishAsync("message.sent", "message.sent:" + message!.Id, message with { FromIp = null }, ct);
         return new SentMessage(message!.Id, message.ConversationId, message.Seq, message.CreateTime);
@@ -135,10 +142,8 @@ public sealed class GroupChat(IGroupStore store, GroupDirectory directory, Messe
             CreateTime = now,
             UpdateTime = now,
         };
-        var (message, _, _) = await messenger.AppendInTurnAsync(draft, rowsFor: null, ct);
+        var (message, _, _) = await messenger.AppendInTurnAsync(draft, tried => new([], GroupDirectory.AdvancingHead(group, tried, copyWhole: true)), ct);
         if (message is null) return null;
-        ct = Messenger.AfterStored;
-        await directory.AdvanceHeadAsync(group, message, copyWhole: true, ct);
         pushes.ToGroup(GroupIds.PushGroup(groupId), PushEvents.Msg(message));
         return message;
     }

@@ -1,5 +1,6 @@
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Push;
+using ImFunctions.Core.Storage;
 
 namespace ImFunctions.Core.Groups;
 
@@ -13,29 +14,21 @@ public sealed partial class GroupDirectory
     /// Max-merges a stored message into the group's head (last_seq, last message, activity time) and records an
     /// all-mention, in the same write. A message overtaken by a later one still records its all-mention.
     /// </summary>
-    public async Task<Group?> AdvanceHeadAsync(Group known, Message message, bool copyWhole, CancellationToken ct)
+    public static GroupUpdate AdvancingHead(Group known, Message message, bool copyWhole) => new(known.Id, known, group =>
     {
-        var group = known;
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        var isNewest = message.Seq > group.LastSeq;
+        var allMentions = GroupMentions.RememberAll(group.AllMentions, message);
+        if (!isNewest) return ReferenceEquals(allMentions, group.AllMentions) ? null : group with { AllMentions = allMentions };
+        return group with
         {
-            var isNewest = message.Seq > group.LastSeq;
-            var allMentions = GroupMentions.RememberAll(group.AllMentions, message);
-            if (!isNewest && ReferenceEquals(allMentions, group.AllMentions)) return group;
-            var next = await store.ReplaceGroupAsync(!isNewest ? group with { AllMentions = allMentions } : group with
-            {
-                LastSeq = message.Seq,
-                LastMsg = copyWhole ? message : null,
-                LastMsgNote = MessageNotes.Preview(message, 30),
-                LastMsgCreateTime = message.CreateTime,
-                UpdateTime = Math.Max(group.UpdateTime, message.CreateTime),
-                AllMentions = allMentions,
-            }, ct);
-            if (next is not null) return next;
-            group = await store.GetGroupAsync(group.Id, ct);
-            if (group is null) return null;
-        }
-        throw new DependencyUnavailableException("group store (head contention)");
-    }
+            LastSeq = message.Seq,
+            LastMsg = copyWhole ? message : null,
+            LastMsgNote = MessageNotes.Preview(message, 30),
+            LastMsgCreateTime = message.CreateTime,
+            UpdateTime = Math.Max(group.UpdateTime, message.CreateTime),
+            AllMentions = allMentions,
+        };
+    });
 
     /// <summary>Writes the reminder of a message that names these members (current ones only): one write per uid.</summary>
     public Task RemindAsync(Message message, IReadOnlyList<string> uids, CancellationToken ct) =>
@@ -61,15 +54,14 @@ public sealed partial class GroupDirectory
     {
         if (changed.GroupId is not { } groupId) return false;
         PushEvents.Msg(changed, out var copyWhole);   // the head copies a small message whole, as a send does
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        var reflected = false;
+        await store.UpdateGroupAsync(groupId, null, group =>
         {
-            var group = await store.GetGroupAsync(groupId, ct);
-            if (group is null) return false;
             var next = WithChangedMessage(group, changed, copyWhole);
-            if (next is null) return false;
-            if (await store.ReplaceGroupAsync(next, ct) is not null) return true;
-        }
-        throw new DependencyUnavailableException("group store (head contention)");
+            reflected = next is not null;
+            return next;
+        }, ct);
+        return reflected;
     }
 
     /// <summary>The group record after a revoke or edit of <paramref name="changed"/>; null when it keeps nothing of it.</summary>

@@ -17,6 +17,11 @@ public interface IGroupStore
     Task<IReadOnlyList<Group>> GetGroupsAsync(IReadOnlyCollection<string> groupIds, CancellationToken ct);
     /// <summary>Replaces the group if its ETag is still <paramref name="group"/>.ETag; null when someone changed it first.</summary>
     Task<Group?> ReplaceGroupAsync(Group group, CancellationToken ct);
+    /// <summary>
+    /// Optimistic read-modify-write of the group record, like the member records' (apply may run again; it returns null
+    /// to leave the record as it is). Null when the group does not exist.
+    /// </summary>
+    Task<Group?> UpdateGroupAsync(string groupId, Group? known, Func<Group, Group?> apply, CancellationToken ct);
 
     Task<MemberRecord?> GetMemberAsync(string groupId, string userId, CancellationToken ct);
     /// <summary>The member records that exist among <paramref name="userIds"/> (current or past), in one round trip.</summary>

@@ -1,4 +1,5 @@
 using ImFunctions.Core.Domain;
+using ImFunctions.Core.Groups;
 
 namespace ImFunctions.Core.Storage;
 
@@ -37,18 +38,25 @@ public interface IImStore
     bool AppendsInCallOrder => false;
 
     /// <summary>
-    /// <see cref="TryAppendMessageAsync(Message, CancellationToken)"/>, then, only if the message was appended, each of
-    /// <paramref name="rows"/> as <see cref="UpdateConversationAsync"/> would do it: a send's conversation rows. A store
-    /// with transactions writes them in the append's own transaction (the message and its rows are stored together or
-    /// not at all, in one trip to the writer); the default writes them after the append, never cancelled once the
+    /// <see cref="TryAppendMessageAsync(Message, CancellationToken)"/>, then, only if the message was appended,
+    /// <paramref name="writes"/>: a 1:1 send's conversation rows, a group send's head and sender's read cursor. A store
+    /// with transactions writes them in the append's own transaction (the message and its writes are stored together
+    /// or not at all, in one trip to the writer); the default writes them after the append, never cancelled once the
     /// message is stored (<see cref="Messenger.AfterStored"/>).
     /// </summary>
-    async Task<AppendResult> TryAppendMessageAsync(Message message, IReadOnlyList<RowUpdate> rows, CancellationToken ct)
+    async Task<AppendResult> TryAppendMessageAsync(Message message, AppendWrites writes, CancellationToken ct)
     {
         var appended = await TryAppendMessageAsync(message, ct);
-        if (appended.Status == AppendStatus.Appended) await UpdateConversationsAsync(rows, Messenger.AfterStored);
+        if (appended.Status == AppendStatus.Appended) await UpdateAsync(writes, Messenger.AfterStored);
         return appended;
     }
+
+    /// <summary>
+    /// Each of <paramref name="writes"/> as its own optimistic read-modify-write, all at once: what an append did not
+    /// carry (a retry's repair, a hot conversation's rows written outside its turn).
+    /// </summary>
+    Task UpdateAsync(AppendWrites writes, CancellationToken ct);
+
     Task<Message?> GetMessageAsync(string conversationId, string messageId, CancellationToken ct);
     /// <summary>One page of a conversation: newest first without <c>AfterSeq</c>, oldest first with it.</summary>
     Task<IReadOnlyList<Message>> ReadMessagesAsync(string conversationId, SeqWindow window, int limit, CancellationToken ct);
@@ -68,14 +76,34 @@ public interface IImStore
     /// </summary>
     Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
         Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct);
-
-    /// <summary>Each of <paramref name="rows"/> as <see cref="UpdateConversationAsync"/>, all at once.</summary>
-    Task UpdateConversationsAsync(IReadOnlyList<RowUpdate> rows, CancellationToken ct) =>
-        Task.WhenAll(rows.Select(row => UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, ct)));
 }
 
 /// <summary>One row's change, as <see cref="IImStore.UpdateConversationAsync"/> takes it.</summary>
 public sealed record RowUpdate(string UserId, string ConversationId, ConversationRow? Known, Func<ConversationRow?, ConversationRow?> Apply);
+
+/// <summary>
+/// What a send writes besides its message, for the message as tried (its seq): the conversation rows of a 1:1 send;
+/// a group send's head (<see cref="Group"/>) and sender's read cursor (<see cref="Member"/>). Each is applied as
+/// <see cref="IImStore.UpdateConversationAsync"/>, <see cref="IGroupStore.UpdateGroupAsync"/> and
+/// <see cref="IGroupStore.UpdateMemberAsync"/> apply theirs.
+/// </summary>
+public sealed record AppendWrites(IReadOnlyList<RowUpdate> Rows, GroupUpdate? Group = null, MemberUpdate? Member = null)
+{
+    public static readonly AppendWrites None = new([]);
+
+    /// <summary>Each write as its own update on these stores, all at once.</summary>
+    public Task ApplyEachAsync(IImStore rows, IGroupStore groups, CancellationToken ct) => Task.WhenAll([
+        .. Rows.Select(row => rows.UpdateConversationAsync(row.UserId, row.ConversationId, row.Known, row.Apply, ct)),
+        Group is { } group ? groups.UpdateGroupAsync(group.GroupId, group.Known, group.Apply, ct) : Task.CompletedTask,
+        Member is { } member ? groups.UpdateMemberAsync(member.GroupId, member.UserId, member.Known, member.Apply, ct) : Task.CompletedTask,
+    ]);
+}
+
+/// <summary>A group record's change, as <see cref="IGroupStore.UpdateGroupAsync"/> takes it.</summary>
+public sealed record GroupUpdate(string GroupId, Group? Known, Func<Group, Group?> Apply);
+
+/// <summary>A member record's change, as <see cref="IGroupStore.UpdateMemberAsync"/> takes it.</summary>
+public sealed record MemberUpdate(string GroupId, string UserId, MemberRecord? Known, Func<MemberRecord?, MemberRecord?> Apply);
 
 public enum AppendStatus { Appended, SeqTaken, IdTaken }
 

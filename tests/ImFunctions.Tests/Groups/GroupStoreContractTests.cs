@@ -214,6 +214,31 @@ public sealed class GroupStoreContractTests(string storeName)
     }
 
     [Test]
+    public async Task Concurrent_sends_leave_the_head_at_the_last_message_each_senders_cursor_at_theirs_and_every_all_mention()
+    {
+        var owner = await NewUserAsync();
+        var members = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => NewUserAsync()));
+        var groupId = Ok(await manager.ChooseUserIntoGroupAsync(owner, null, null, members.Select(m => m.Id).ToList(), [], default)).GroupId;
+        // The owner's every third send mentions everyone: sends racing for the head must not lose one, overtaken or not.
+        var sends = Enumerable.Range(0, 30).Select(async i =>
+        {
+            var sender = i % 5 == 0 ? owner : members[i % 4];
+            var request = Text(groupId, "m" + i);
+            if (sender == owner && i % 3 == 0) request = request with { CallUid = ["__ALL"] };
+            return (Sender: sender.Id, Request: request, Sent: Ok(await chat.SendAsync(sender, request, default)));
+        });
+        var sent = await Task.WhenAll(sends);
+
+        var group = (await groups.GetGroupAsync(groupId, default))!;
+        var last = sent.MaxBy(s => s.Sent.Seq);
+        Assert.That((group.LastSeq, group.LastMsg?.Id), Is.EqualTo((last.Sent.Seq, last.Sent.Id)), "the head is the last message");
+        Assert.That(group.AllMentions.Select(m => m.MsgId), Is.EquivalentTo(sent.Where(s => s.Request.CallUid is not null).Select(s => s.Sent.Id)));
+        foreach (var bySender in sent.GroupBy(s => s.Sender))
+            Assert.That((await groups.GetMemberAsync(groupId, bySender.Key, default))!.ReadSeq, Is.EqualTo(bySender.Max(s => s.Sent.Seq)),
+                "a sender has read up to their own last message");
+    }
+
+    [Test]
     public async Task A_group_send_costs_the_same_store_operations_at_3_and_at_60_members()
     {
         async Task<StoreMeter> MeasureAsync(int members)

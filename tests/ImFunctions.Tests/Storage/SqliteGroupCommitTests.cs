@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ImFunctions.Core.Domain;
 using ImFunctions.Core.Friends;
+using ImFunctions.Core.Groups;
 using ImFunctions.Core.Push;
 using ImFunctions.Core.Storage;
 using ImFunctions.Core.Storage.Sqlite;
@@ -181,17 +182,46 @@ public sealed class SqliteGroupCommitTests
         await store.UpdateConversationAsync("a", conversation, read, row => row! with { UpdateTime = 2 }, default);
         // Planned from a row that has moved on since: the writer reads it again and reapplies, which fails.
         var failing = store.TryAppendMessageAsync(message,
-            [new RowUpdate("a", conversation, read, row => row!.ETag == read.ETag ? row with { LastSeq = 1 } : throw new InvalidOperationException("reapplied"))],
+            new AppendWrites([new RowUpdate("a", conversation, read, row => row!.ETag == read.ETag ? row with { LastSeq = 1 } : throw new InvalidOperationException("reapplied"))]),
             default);
         Assert.That(async () => await failing, Throws.InvalidOperationException.With.Message.EqualTo("reapplied"));
         Assert.That(await store.GetMessageAsync(conversation, message.Id, default), Is.Null, "the message is rolled back with its row");
 
         var current = await store.GetConversationAsync("a", conversation, default);
         var toNew = new RowUpdate("b", conversation, null, _ => new ConversationRow { Id = conversation, UserId = "b", LastSeq = 1 });
-        Assert.That(await store.TryAppendMessageAsync(message, [new RowUpdate("a", conversation, current, row => row! with { LastSeq = 1 }), toNew], default),
+        Assert.That(await store.TryAppendMessageAsync(message, new AppendWrites([new RowUpdate("a", conversation, current, row => row! with { LastSeq = 1 }), toNew]), default),
             Is.EqualTo(AppendResult.Appended));
         Assert.That((await store.GetConversationAsync("a", conversation, default))!.LastSeq, Is.EqualTo(1));
         Assert.That((await store.GetConversationAsync("b", conversation, default))!.LastSeq, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_group_message_its_head_and_its_senders_cursor_are_one_write_stored_together_or_not_at_all()
+    {
+        using var store = await NewStoreAsync();
+        var groupId = Ids.New();
+        await store.CreateGroupAsync(new Group { Id = groupId, UserId = "a", CreateTime = 1, UpdateTime = 1 }, default);
+        var group = (await store.GetGroupAsync(groupId, default))!;
+        var member = (await store.UpdateMemberAsync(groupId, "a", null, _ => new MemberRecord { GroupId = groupId, UserId = "a" }, default))!;
+        var message = NewMessage(group.ConversationId, 1) with { ToUid = null, GroupId = groupId };
+        var cursor = new MemberUpdate(groupId, "a", member, m => m! with { ReadSeq = 1 });
+
+        // The head is written, then the cursor throws: the message and the head go with it.
+        var failing = store.TryAppendMessageAsync(message, new AppendWrites([], GroupDirectory.AdvancingHead(group, message, copyWhole: true),
+            cursor with { Apply = _ => throw new InvalidOperationException("cursor") }), default);
+        Assert.That(async () => await failing, Throws.InvalidOperationException.With.Message.EqualTo("cursor"));
+        Assert.That(await store.GetMessageAsync(group.ConversationId, message.Id, default), Is.Null, "the message is rolled back with its cursor");
+        Assert.That((await store.GetGroupAsync(groupId, default))!.LastSeq, Is.Zero, "and with its head");
+
+        // Another write moved the group on since it was read: the writer reads it again and applies the head to it.
+        await store.UpdateGroupAsync(groupId, group, g => g with { Name = "renamed" }, default);
+        var commitsBefore = store.Commits;
+        Assert.That(await store.TryAppendMessageAsync(message, new AppendWrites([], GroupDirectory.AdvancingHead(group, message, copyWhole: true), cursor), default),
+            Is.EqualTo(AppendResult.Appended));
+        Assert.That(store.Commits - commitsBefore, Is.EqualTo(1), "message, head and cursor in one commit");
+        var stored = (await store.GetGroupAsync(groupId, default))!;
+        Assert.That((stored.Name, stored.LastSeq, stored.LastMsg?.Id), Is.EqualTo(("renamed", 1L, message.Id)));
+        Assert.That((await store.GetMemberAsync(groupId, "a", default))!.ReadSeq, Is.EqualTo(1));
     }
 
     [Test]
@@ -242,8 +272,8 @@ public sealed class SqliteGroupCommitTests
         await store.UpdateConversationAsync("b", conversation, b, row => row! with { UpdateTime = 2 }, default);
         // a's row is written, then b's (planned from a row that moved on) throws when reapplied: the write's savepoint goes.
         var failing = store.TryAppendMessageAsync(NewMessage(conversation, 1),
-            [new RowUpdate("a", conversation, a, row => row! with { LastSeq = 1 }),
-             new RowUpdate("b", conversation, b, row => row!.ETag == b.ETag ? row with { LastSeq = 1 } : throw new InvalidOperationException("reapplied"))],
+            new AppendWrites([new RowUpdate("a", conversation, a, row => row! with { LastSeq = 1 }),
+                              new RowUpdate("b", conversation, b, row => row!.ETag == b.ETag ? row with { LastSeq = 1 } : throw new InvalidOperationException("reapplied"))]),
             default);
         Assert.That(async () => await failing, Throws.InvalidOperationException);
         Assert.That((await store.GetConversationAsync("a", conversation, default))!.LastSeq, Is.Zero);

@@ -72,6 +72,21 @@ public sealed partial class CosmosImStore : IGroupStore
         return written.Response is { } response ? group with { ETag = response.ETag } : null;
     }
 
+    public async Task<Group?> UpdateGroupAsync(string groupId, Group? known, Func<Group, Group?> apply, CancellationToken ct)
+    {
+        var current = known?.ETag is null ? null : known;
+        for (var attempt = 0; attempt < MaxRowAttempts; attempt++)
+        {
+            current ??= await GetGroupAsync(groupId, ct);
+            if (current is null) return null;
+            var next = apply(current);
+            if (next is null) return current;
+            if (await ReplaceGroupAsync(next, ct) is { } replaced) return replaced;
+            current = null;   // someone else changed the record first: read it again and reapply
+        }
+        throw new DependencyUnavailableException("Cosmos DB (group record contention)");
+    }
+
     public async Task<MemberRecord?> GetMemberAsync(string groupId, string userId, CancellationToken ct)
     {
         var (doc, etag) = await ReadAsync<JsonObject>(groups, MemberId(userId), groupId, ct);

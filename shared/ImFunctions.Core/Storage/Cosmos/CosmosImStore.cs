@@ -173,6 +173,9 @@ public sealed partial class CosmosImStore : IImStore, IDisposable
         return rows.Select(s => s.Value with { ETag = s.ETag }).ToList();
     }
 
+    /// <summary>No transactions: a send's writes follow its append, each its own point write (the port's default).</summary>
+    public Task UpdateAsync(AppendWrites writes, CancellationToken ct) => writes.ApplyEachAsync(this, this, ct);
+
     public async Task<ConversationRow?> UpdateConversationAsync(string userId, string conversationId, ConversationRow? known,
         Func<ConversationRow?, ConversationRow?> apply, CancellationToken ct)
     {

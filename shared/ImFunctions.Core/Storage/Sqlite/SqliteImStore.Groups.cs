@@ -88,49 +88,85 @@ public sealed partial class SqliteImStore : IGroupStore
         return found;
     }
 
+    public Task<Group?> UpdateGroupAsync(string groupId, Group? known, Func<Group, Group?> apply, CancellationToken ct) =>
+        WriteAsync(connection => UpdateGroupOnWriterAsync(connection, groupId, known, apply, ct), ct);
+
+    /// <summary>
+    /// On the writer, where no write of this process comes between the read and the write: <paramref name="known"/> if
+    /// it is still current, else the record as it is now; changed and written. The version guards against other processes.
+    /// </summary>
+    async Task<Group?> UpdateGroupOnWriterAsync(SqliteConnection connection, string groupId, Group? known, Func<Group, Group?> apply,
+        CancellationToken ct)
+    {
+        var current = known;
+        var fresh = known?.ETag is null;
+        while (true)
+        {
+            if (fresh)
+            {
+                StoreMeter.Record(StoreOp.PointRead);
+                current = (await ReadVersionedAsync<Group>(connection, "SELECT doc, version FROM groups WHERE id = $id", ct, ("$id", groupId)))
+                    .Select(g => g.Doc with { ETag = g.Version }).SingleOrDefault();
+                if (current is null) return null;
+            }
+            var next = apply(current!);
+            if (next is null) return current;
+            StoreMeter.Record(StoreOp.Write);
+            var version = long.Parse(current!.ETag!);
+            var changed = await ExecuteAsync(connection, "UPDATE groups SET doc = $doc, version = version + 1 WHERE id = $id AND version = $v",
+                ct, ("$id", groupId), ("$v", version), ("$doc", Serialize(next with { ETag = null })));
+            if (changed == 1) return next with { ETag = (version + 1).ToString() };
+            fresh = true;   // a write ahead of this one changed the record: read it again and reapply
+        }
+    }
+
     public Task<MemberRecord?> UpdateMemberAsync(string groupId, string userId, MemberRecord? known,
         Func<MemberRecord?, MemberRecord?> apply, CancellationToken ct) =>
-        WriteAsync(async connection =>
+        WriteAsync(connection => UpdateMemberOnWriterAsync(connection, groupId, userId, known, apply, ct), ct);
+
+    /// <summary>On the writer, as <see cref="UpdateGroupOnWriterAsync"/>; a record that does not exist is created.</summary>
+    async Task<MemberRecord?> UpdateMemberOnWriterAsync(SqliteConnection connection, string groupId, string userId, MemberRecord? known,
+        Func<MemberRecord?, MemberRecord?> apply, CancellationToken ct)
+    {
+        var current = known;
+        var fresh = known?.ETag is null;
+        while (true)
         {
-            var current = known;
-            var fresh = known?.ETag is null;
-            while (true)
+            if (fresh)
             {
-                if (fresh)
-                {
-                    StoreMeter.Record(StoreOp.PointRead);
-                    current = (await ReadVersionedAsync<MemberRecord>(connection,
-                        "SELECT doc, version FROM group_members WHERE group_id = $g AND user_id = $u", ct, ("$g", groupId), ("$u", userId)))
-                        .Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
-                }
-                var next = apply(current);
-                if (next is null) return current;
-                StoreMeter.Record(StoreOp.Write);
-                var doc = Serialize(next with { ETag = null });
-                int changed;
-                if (current is null)
-                {
-                    try
-                    {
-                        changed = await ExecuteAsync(connection, """
-                            INSERT INTO group_members (group_id, user_id, version, is_current, read_seq, doc) VALUES ($g, $u, 1, $c, $r, $doc)
-                            """, ct, ("$g", groupId), ("$u", userId), ("$c", next.IsCurrent ? 1 : 0), ("$r", next.ReadSeq), ("$doc", doc));
-                    }
-                    catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey) { changed = 0; }
-                    if (changed == 1) return next with { ETag = "1" };
-                }
-                else
-                {
-                    var version = long.Parse(current.ETag!);
-                    changed = await ExecuteAsync(connection, """
-                        UPDATE group_members SET doc = $doc, is_current = $c, read_seq = $r, version = version + 1
-                        WHERE group_id = $g AND user_id = $u AND version = $v
-                        """, ct, ("$g", groupId), ("$u", userId), ("$c", next.IsCurrent ? 1 : 0), ("$r", next.ReadSeq), ("$v", version), ("$doc", doc));
-                    if (changed == 1) return next with { ETag = (version + 1).ToString() };
-                }
-                fresh = true;   // another process changed the record first: read it again and reapply
+                StoreMeter.Record(StoreOp.PointRead);
+                current = (await ReadVersionedAsync<MemberRecord>(connection,
+                    "SELECT doc, version FROM group_members WHERE group_id = $g AND user_id = $u", ct, ("$g", groupId), ("$u", userId)))
+                    .Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
             }
-        }, ct);
+            var next = apply(current);
+            if (next is null) return current;
+            StoreMeter.Record(StoreOp.Write);
+            var doc = Serialize(next with { ETag = null });
+            int changed;
+            if (current is null)
+            {
+                try
+                {
+                    changed = await ExecuteAsync(connection, """
+                        INSERT INTO group_members (group_id, user_id, version, is_current, read_seq, doc) VALUES ($g, $u, 1, $c, $r, $doc)
+                        """, ct, ("$g", groupId), ("$u", userId), ("$c", next.IsCurrent ? 1 : 0), ("$r", next.ReadSeq), ("$doc", doc));
+                }
+                catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey) { changed = 0; }
+                if (changed == 1) return next with { ETag = "1" };
+            }
+            else
+            {
+                var version = long.Parse(current.ETag!);
+                changed = await ExecuteAsync(connection, """
+                    UPDATE group_members SET doc = $doc, is_current = $c, read_seq = $r, version = version + 1
+                    WHERE group_id = $g AND user_id = $u AND version = $v
+                    """, ct, ("$g", groupId), ("$u", userId), ("$c", next.IsCurrent ? 1 : 0), ("$r", next.ReadSeq), ("$v", version), ("$doc", doc));
+                if (changed == 1) return next with { ETag = (version + 1).ToString() };
+            }
+            fresh = true;   // a write ahead of this one changed the record: read it again and reapply
+        }
+    }
 
     public async Task<IReadOnlyList<MemberRecord>> ListMembersAsync(string groupId, string? afterUserId, int limit, CancellationToken ct) =>
         (await VersionedAsync<MemberRecord>(StoreOp.Query, """

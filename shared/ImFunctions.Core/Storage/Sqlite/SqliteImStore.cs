@@ -241,18 +241,19 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
             "INSERT INTO users (id, doc) VALUES ($id, $doc) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", ct,
             ("$id", user.Id), ("$doc", Serialize(user))), ct);
 
-    public Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct) => TryAppendMessageAsync(message, [], ct);
+    public Task<AppendResult> TryAppendMessageAsync(Message message, CancellationToken ct) => TryAppendMessageAsync(message, AppendWrites.None, ct);
 
     /// <summary>
-    /// The message and its rows in one write on the writer: one place in its group commit, one savepoint, stored together
-    /// or not at all. Each row is planned (applied and serialized) by the caller, like
-    /// <see cref="UpdateConversationAsync"/> does.
+    /// The message and its writes in one write on the writer: one place in its group commit, stored together or not at
+    /// all. Each row is planned (applied and serialized) by the caller, like <see cref="UpdateConversationAsync"/> does;
+    /// a group's head and a member's cursor are applied on the writer, like <see cref="UpdateGroupAsync"/> and
+    /// <see cref="UpdateMemberAsync"/> do.
     /// </summary>
-    public Task<AppendResult> TryAppendMessageAsync(Message message, IReadOnlyList<RowUpdate> rows, CancellationToken ct)
+    public Task<AppendResult> TryAppendMessageAsync(Message message, AppendWrites writes, CancellationToken ct)
     {
         // Serialized by the caller, not on the writer: see UpdateConversationAsync.
         var doc = Serialize(message);
-        var planned = rows.Select(row => Plan(row.UserId, row.ConversationId, row.Known, row.Apply)).Where(row => row.Next is not null).ToArray();
+        var planned = writes.Rows.Select(row => Plan(row.UserId, row.ConversationId, row.Known, row.Apply)).Where(row => row.Next is not null).ToArray();
         return RunAsync(StoreOp.Write, async connection =>
         {
             try
@@ -267,6 +268,8 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
                     ("$t", message.UpdateTime), ("$ct", message.CreateTime), ("$doc", doc));
                 if (inserted == 0) return AppendResult.SeqTaken(await HeadAsync(connection, message.ConversationId, ct));
                 foreach (var row in planned) await WriteRowAsync(connection, row, ct);
+                if (writes.Group is { } group) await UpdateGroupOnWriterAsync(connection, group.GroupId, group.Known, group.Apply, ct);
+                if (writes.Member is { } member) await UpdateMemberOnWriterAsync(connection, member.GroupId, member.UserId, member.Known, member.Apply, ct);
                 return AppendResult.Appended;
             }
             catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintUnique)
@@ -275,6 +278,8 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
             }
         }, ct);
     }
+
+    public Task UpdateAsync(AppendWrites writes, CancellationToken ct) => writes.ApplyEachAsync(this, this, ct);
 
     /// <summary>
     /// One writer applies the appends in the order they were queued, and an append takes only the seq after the head.
@@ -317,7 +322,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     /// Two kinds of message were updated after a time. Those changed after they were sent (revoked, edited, erased) are
     /// read from <c>messages_changed</c>, the index of their kind alone, which a send does not write. The others were
     /// sent after it: since a conversation's times follow its seqs (<see cref="TryAppendMessageAsync(Message,
-    /// IReadOnlyList{RowUpdate}, CancellationToken)"/>), they are the conversation's end, from the first seq sent after
+    /// AppendWrites, CancellationToken)"/>), they are the conversation's end, from the first seq sent after
     /// it, which <see cref="FirstSeqSentAfterAsync"/> finds. Each kind is read in the sync's order up to the limit, in
     /// one snapshot, and the two are merged.
     /// </summary>
