@@ -44,8 +44,11 @@ public sealed partial class SqliteImStore : IGroupStore
             }
         }, ct);
 
+    const string GroupSql = "SELECT doc, version FROM groups WHERE id = $id";
+    const string MemberSql = "SELECT doc, version FROM group_members WHERE group_id = $g AND user_id = $u";
+
     public async Task<Group?> GetGroupAsync(string groupId, CancellationToken ct) =>
-        (await VersionedAsync<Group>(StoreOp.PointRead, "SELECT doc, version FROM groups WHERE id = $id", ct, ("$id", groupId)))
+        (await VersionedAsync<Group>(StoreOp.PointRead, GroupSql, ct, ("$id", groupId)))
         .Select(g => g.Doc with { ETag = g.Version }).SingleOrDefault();
 
     public async Task<IReadOnlyList<Group>> GetGroupsAsync(IReadOnlyCollection<string> groupIds, CancellationToken ct)
@@ -62,17 +65,19 @@ public sealed partial class SqliteImStore : IGroupStore
     }
 
     public Task<Group?> ReplaceGroupAsync(Group group, CancellationToken ct) =>
-        RunAsync(StoreOp.Write, async connection =>
-        {
-            var version = long.Parse(group.ETag!);
-            var changed = await ExecuteAsync(connection, "UPDATE groups SET doc = $doc, version = version + 1 WHERE id = $id AND version = $v",
-                ct, ("$id", group.Id), ("$v", version), ("$doc", Serialize(group with { ETag = null })));
-            return changed == 1 ? group with { ETag = (version + 1).ToString() } : null;
-        }, ct);
+        RunAsync(StoreOp.Write, connection => ReplaceGroupIfAtAsync(connection, group, group.ETag!, ct), ct);
+
+    /// <summary><paramref name="group"/> written over the record if it is still at <paramref name="etag"/>; null if it moved on since.</summary>
+    async Task<Group?> ReplaceGroupIfAtAsync(SqliteConnection connection, Group group, string etag, CancellationToken ct)
+    {
+        var version = long.Parse(etag);
+        var changed = await ExecuteAsync(connection, "UPDATE groups SET doc = $doc, version = version + 1 WHERE id = $id AND version = $v",
+            ct, ("$id", group.Id), ("$v", version), ("$doc", Serialize(group with { ETag = null })));
+        return changed == 1 ? group with { ETag = (version + 1).ToString() } : null;
+    }
 
     public async Task<MemberRecord?> GetMemberAsync(string groupId, string userId, CancellationToken ct) =>
-        (await VersionedAsync<MemberRecord>(StoreOp.PointRead, "SELECT doc, version FROM group_members WHERE group_id = $g AND user_id = $u",
-            ct, ("$g", groupId), ("$u", userId))).Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
+        (await VersionedAsync<MemberRecord>(StoreOp.PointRead, MemberSql, ct, ("$g", groupId), ("$u", userId))).Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
 
     public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string groupId, IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
@@ -105,17 +110,14 @@ public sealed partial class SqliteImStore : IGroupStore
             if (fresh)
             {
                 StoreMeter.Record(StoreOp.PointRead);
-                current = (await ReadVersionedAsync<Group>(connection, "SELECT doc, version FROM groups WHERE id = $id", ct, ("$id", groupId)))
+                current = (await ReadVersionedAsync<Group>(connection, GroupSql, ct, ("$id", groupId)))
                     .Select(g => g.Doc with { ETag = g.Version }).SingleOrDefault();
                 if (current is null) return null;
             }
             var next = apply(current!);
             if (next is null) return current;
             StoreMeter.Record(StoreOp.Write);
-            var version = long.Parse(current!.ETag!);
-            var changed = await ExecuteAsync(connection, "UPDATE groups SET doc = $doc, version = version + 1 WHERE id = $id AND version = $v",
-                ct, ("$id", groupId), ("$v", version), ("$doc", Serialize(next with { ETag = null })));
-            if (changed == 1) return next with { ETag = (version + 1).ToString() };
+            if (await ReplaceGroupIfAtAsync(connection, next, current!.ETag!, ct) is { } written) return written;
             fresh = true;   // a write ahead of this one changed the record: read it again and reapply
         }
     }
@@ -135,8 +137,7 @@ public sealed partial class SqliteImStore : IGroupStore
             if (fresh)
             {
                 StoreMeter.Record(StoreOp.PointRead);
-                current = (await ReadVersionedAsync<MemberRecord>(connection,
-                    "SELECT doc, version FROM group_members WHERE group_id = $g AND user_id = $u", ct, ("$g", groupId), ("$u", userId)))
+                current = (await ReadVersionedAsync<MemberRecord>(connection, MemberSql, ct, ("$g", groupId), ("$u", userId)))
                     .Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
             }
             var next = apply(current);
