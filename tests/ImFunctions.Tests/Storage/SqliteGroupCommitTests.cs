@@ -465,6 +465,22 @@ public sealed class SqliteGroupCommitTests
         Assert.That(store.DatabaseSyncs, Is.GreaterThan(0), "the loop synced the file after copying part of the WAL");
     }
 
+    [Test]
+    public void The_loop_hands_the_database_file_to_the_disk_a_step_at_a_time_and_changes_none_of_it()
+    {
+        var path = Path.Combine(directory, "steps.db");
+        var bytes = new byte[2 * SqliteImStore.WriteBackStep + 1];
+        Random.Shared.NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            // Every step is accepted (a wrong signature or flag would be refused at the first and stop there).
+            Assert.That(SqliteImStore.WriteBackInSteps(file, RandomAccess.GetLength(file)), Is.EqualTo(OperatingSystem.IsLinux() ? 3 : 0));
+            Assert.That(SqliteImStore.WriteBackInSteps(file, 0), Is.Zero);
+        }
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(bytes));
+    }
+
     static async Task NextCheckpointAsync(SqliteImStore store)
     {
         var checkpoints = store.Checkpoints;

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
+using Microsoft.Win32.SafeHandles;
 
 namespace ImFunctions.Core.Storage.Sqlite;
 
@@ -35,6 +37,13 @@ namespace ImFunctions.Core.Storage.Sqlite;
 /// the writer's restart checkpoint synced them all at once, with every send waiting behind it: after a minute at the
 /// peak, 100–180 ms every few seconds (docs/benchmarks.md, *Syncing the database file beside the writer*). So the loop
 /// syncs the file itself after a partial copy, off the writer, and the restart's sync is left with a tick's pages.
+/// </para>
+/// <para>
+/// That sync hands the disk a tick's pages at once, several MiB, and at synchronous=FULL the writer's next commits
+/// sync the WAL behind them: 8–18 ms each instead of ~0.3, a few commits in a row, at many of its ticks. So the loop
+/// hands the file to the disk in steps of <see cref="WriteBackStep"/> first, each waited for, and a commit's sync
+/// waits behind one step at most (<see cref="WriteBackInSteps"/>; docs/benchmarks.md, <i>The database file written
+/// back in steps</i>).
 /// </para>
 /// A checkpoint changes no durability: it copies only committed pages, and under synchronous=FULL or NORMAL it syncs
 /// the WAL before and the database file after (SQLite after a whole copy, the loop after a partial one).
@@ -114,11 +123,35 @@ public sealed partial class SqliteImStore
         {
             if (!SyncHandles.TryGetValue(full, out var handle))
                 SyncHandles[full] = handle = new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            WriteBackInSteps(handle.SafeFileHandle, handle.Length);
             handle.Flush(flushToDisk: true);
         }
     }
 
     static readonly Dictionary<string, FileStream> SyncHandles = [];
+
+    /// <summary>How much of the file one step of <see cref="WriteBackInSteps"/> covers: 4 MiB, a ~1,000-page range.</summary>
+    internal const long WriteBackStep = 4 << 20;
+
+    /// <summary>
+    /// Starts the write of the dirty pages in each <see cref="WriteBackStep"/> of the file in turn and waits for it
+    /// before the next (Linux's <c>sync_file_range</c>), so the disk never holds more than one step of them ahead of
+    /// another file's sync. It makes nothing durable (the sync that follows does) and stops at the first refusal,
+    /// leaving the rest to that sync. The steps taken; none outside Linux.
+    /// </summary>
+    internal static int WriteBackInSteps(SafeFileHandle file, long length)
+    {
+        if (!OperatingSystem.IsLinux()) return 0;
+        var steps = 0;
+        for (var offset = 0L; offset < length; offset += WriteBackStep, steps++)
+            if (SyncFileRange(file, offset, WriteBackStep, RangeWaitBefore | RangeWrite | RangeWaitAfter) != 0) break;
+        return steps;
+    }
+
+    const uint RangeWaitBefore = 1, RangeWrite = 2, RangeWaitAfter = 4;
+
+    [DllImport("libc", EntryPoint = "sync_file_range")]
+    static extern int SyncFileRange(SafeFileHandle file, long offset, long count, uint flags);
 
     /// <summary>
     /// On the writer, between two batches, when the loop asked: copies what the loop's last checkpoint left, so that the
