@@ -136,15 +136,19 @@ public sealed partial class SqliteImStore
     /// <summary>
     /// Starts the write of the dirty pages in each <see cref="WriteBackStep"/> of the file in turn and waits for it
     /// before the next (Linux's <c>sync_file_range</c>), so the disk never holds more than one step of them ahead of
-    /// another file's sync. It makes nothing durable (the sync that follows does) and stops at the first refusal,
-    /// leaving the rest to that sync. The steps taken; none outside Linux.
+    /// another file's sync. It makes nothing durable (the sync that follows does) and stops at the first refusal (or
+    /// a C library without the call), leaving the rest to that sync. The steps taken; none outside Linux.
     /// </summary>
     internal static int WriteBackInSteps(SafeFileHandle file, long length)
     {
         if (!OperatingSystem.IsLinux()) return 0;
         var steps = 0;
-        for (var offset = 0L; offset < length; offset += WriteBackStep, steps++)
-            if (SyncFileRange(file, offset, WriteBackStep, RangeWaitBefore | RangeWrite | RangeWaitAfter) != 0) break;
+        try
+        {
+            for (var offset = 0L; offset < length; offset += WriteBackStep, steps++)
+                if (SyncFileRange(file, offset, WriteBackStep, RangeWaitBefore | RangeWrite | RangeWaitAfter) != 0) break;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
         return steps;
     }
 
