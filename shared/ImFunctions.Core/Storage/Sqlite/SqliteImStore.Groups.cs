@@ -44,11 +44,12 @@ public sealed partial class SqliteImStore : IGroupStore
             }
         }, ct);
 
-    const string GroupSql = "SELECT doc, version FROM groups WHERE id = $id";
-    const string MemberSql = "SELECT doc, version FROM group_members WHERE group_id = $g AND user_id = $u";
+    public Task<Group?> GetGroupAsync(string groupId, CancellationToken ct) =>
+        RunAsync(StoreOp.PointRead, connection => ReadGroupAsync(connection, groupId, ct), ct);
 
-    public async Task<Group?> GetGroupAsync(string groupId, CancellationToken ct) =>
-        (await VersionedAsync<Group>(StoreOp.PointRead, GroupSql, ct, ("$id", groupId)))
+    /// <summary>The group's record with its version, on any connection (a reader's, or the writer's before it writes).</summary>
+    async Task<Group?> ReadGroupAsync(SqliteConnection connection, string groupId, CancellationToken ct) =>
+        (await ReadVersionedAsync<Group>(connection, "SELECT doc, version FROM groups WHERE id = $id", ct, ("$id", groupId)))
         .Select(g => g.Doc with { ETag = g.Version }).SingleOrDefault();
 
     public async Task<IReadOnlyList<Group>> GetGroupsAsync(IReadOnlyCollection<string> groupIds, CancellationToken ct)
@@ -76,8 +77,13 @@ public sealed partial class SqliteImStore : IGroupStore
         return changed == 1 ? group with { ETag = (version + 1).ToString() } : null;
     }
 
-    public async Task<MemberRecord?> GetMemberAsync(string groupId, string userId, CancellationToken ct) =>
-        (await VersionedAsync<MemberRecord>(StoreOp.PointRead, MemberSql, ct, ("$g", groupId), ("$u", userId))).Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
+    public Task<MemberRecord?> GetMemberAsync(string groupId, string userId, CancellationToken ct) =>
+        RunAsync(StoreOp.PointRead, connection => ReadMemberAsync(connection, groupId, userId, ct), ct);
+
+    /// <summary>A member's record with its version, on any connection, as <see cref="ReadGroupAsync"/>.</summary>
+    async Task<MemberRecord?> ReadMemberAsync(SqliteConnection connection, string groupId, string userId, CancellationToken ct) =>
+        (await ReadVersionedAsync<MemberRecord>(connection, "SELECT doc, version FROM group_members WHERE group_id = $g AND user_id = $u",
+            ct, ("$g", groupId), ("$u", userId))).Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
 
     public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string groupId, IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
@@ -110,8 +116,7 @@ public sealed partial class SqliteImStore : IGroupStore
             if (fresh)
             {
                 StoreMeter.Record(StoreOp.PointRead);
-                current = (await ReadVersionedAsync<Group>(connection, GroupSql, ct, ("$id", groupId)))
-                    .Select(g => g.Doc with { ETag = g.Version }).SingleOrDefault();
+                current = await ReadGroupAsync(connection, groupId, ct);
                 if (current is null) return null;
             }
             var next = apply(current!);
@@ -137,8 +142,7 @@ public sealed partial class SqliteImStore : IGroupStore
             if (fresh)
             {
                 StoreMeter.Record(StoreOp.PointRead);
-                current = (await ReadVersionedAsync<MemberRecord>(connection, MemberSql, ct, ("$g", groupId), ("$u", userId)))
-                    .Select(m => m.Doc with { ETag = m.Version }).SingleOrDefault();
+                current = await ReadMemberAsync(connection, groupId, userId, ct);
             }
             var next = apply(current);
             if (next is null) return current;
