@@ -192,9 +192,19 @@ public static class LoadScenarios
     }
 
     /// <summary>
+    /// The pause between the step that failed and the half-peak step, which measures the steady state at half of the
+    /// peak, not the way out of an overload. The servers stop writing within half a second of the load, but the disk
+    /// beneath them does not: after a step at 7,500 msg/s a probe's syncs on this virtual disk stayed 2–6 times slower
+    /// (up to 124 ms) for ~7 s with nothing else writing, and FULL's half-peak p99 read 12–15 ms after this pause in six
+    /// runs, 13–55 ms without it in six, interleaved (docs/benchmarks.md, <i>The half-peak step, after a pause</i>).
+    /// </summary>
+    internal static readonly TimeSpan SettleBeforeHalfPeak = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// The ladder every send series climbs: an untimed warm-up at the first rate (past tiered JIT and first GCs), the
-    /// rates in turn until a step does not hold, then one step at half the peak. A server that cannot hold even the
-    /// first rate (ejabberd fsyncing every commit on a slow disk) is stepped down by halves, so it still has a peak.
+    /// rates in turn until a step does not hold, then one step at half the peak, <see cref="SettleBeforeHalfPeak"/>
+    /// later. A server that cannot hold even the first rate (ejabberd fsyncing every commit on a slow disk) is stepped
+    /// down by halves, so it still has a peak.
     /// </summary>
     internal static async Task<LoadSeries> ClimbAsync(Bench bench, ServerProcess server, LoadSeries series, int connections,
         Func<int, int, byte[]> build, Action<StepState?> setCurrent, Func<byte[], bool>? accepts = null)
@@ -216,6 +226,7 @@ public static class LoadScenarios
         }
         if (!o.Smoke && series.Peak > 0)
         {
+            await Task.Delay(SettleBeforeHalfPeak);
             var step = await SendStepAsync(bench, server, "half-peak", HalfOf(series.Peak), connections, build, setCurrent, accepts: accepts);
             series.Steps.Add(step);
             bench.Print(series.Name, step);
