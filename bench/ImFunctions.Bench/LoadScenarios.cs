@@ -193,10 +193,10 @@ public static class LoadScenarios
 
     /// <summary>
     /// The pause between the step that failed and the half-peak step, which measures the steady state at half of the
-    /// peak, not the way out of an overload. The servers stop writing within half a second of the load, but the disk
-    /// beneath them does not: after a step at 7,500 msg/s a probe's syncs on this virtual disk stayed 2–6 times slower
-    /// (up to 124 ms) for ~7 s with nothing else writing, and FULL's half-peak p99 read 12–15 ms after this pause in six
-    /// runs, 13–55 ms without it in six, interleaved (docs/benchmarks.md, <i>The half-peak step, after a pause</i>).
+    /// peak, not the way out of the overload the climb ends with. FULL's half-peak p99 read 12–15 ms after it in six
+    /// runs and 13–55 ms without it in six, interleaved. What it lets settle is not known: the app is idle, nothing
+    /// writes and a probe's syncs are as fast as when idle within half a second of the load (docs/benchmarks.md,
+    /// <i>The half-peak step, after a pause</i>).
     /// </summary>
     internal static readonly TimeSpan SettleBeforeHalfPeak = TimeSpan.FromSeconds(10);
 
