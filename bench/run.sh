@@ -3,7 +3,7 @@
 # when missing, starts fresh app instances on loopback, and rewrites the results section of docs/benchmarks.md (plus
 # docs/img/bench-*.png) with every target of issue 17 judged from this one run.
 #
-#   bash bench/run.sh                 # everything, SQLite store (about 26 minutes on 2 cores, 10 of them the soak)
+#   bash bench/run.sh                 # everything, SQLite store (about 29 minutes on 2 cores, 10 of them the soak)
 #   bash bench/run.sh send limit      # only some scenarios: limit send pairs pairs-normal hot ejabberd groups connections soak reads store micro
 #   bash bench/run.sh ejabberd        # the peer alone (stock SQLite, then WAL/NORMAL)
 #   bash bench/run.sh --store cosmos  # against tests/node/cosmos-server.js
