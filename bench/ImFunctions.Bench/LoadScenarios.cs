@@ -194,8 +194,8 @@ public static class LoadScenarios
     /// <summary>
     /// The pause between the step that failed and the half-peak step, which measures the steady state at half of the
     /// peak, not the way out of the overload the climb ends with. FULL's half-peak p99 read 10–23 ms after it (median
-    /// 13) and 13–59 ms without it (median 24) in nine interleaved runs of each. What it lets settle is not known: the
-    /// app is idle, nothing writes and a probe's syncs are as fast as when idle within half a second of the load
+    /// 13) and 11–59 ms without it (median 21) in eleven interleaved runs of each. What it lets settle is not known:
+    /// the app is idle, nothing writes and a probe's syncs are as fast as when idle within half a second of the load
     /// (docs/benchmarks.md, <i>The half-peak step, after a pause</i>).
     /// </summary>
     internal static readonly TimeSpan SettleBeforeHalfPeak = TimeSpan.FromSeconds(10);
