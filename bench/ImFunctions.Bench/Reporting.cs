@@ -38,7 +38,7 @@ public static class Reporting
             if (ours is null || peer is null) continue;
             var ratio = peer.Peak > 0 ? ours.Peak / peer.Peak : double.NaN;
             rows.Add(($"1:1 pairs ≥ 5 × ejabberd's peak, {durability}",
-                $"{ours.Peak:N0} vs {peer.Peak:N0} msg/s = **{ratio:0.00}×**", Verdict(ratio >= 5)));
+                $"{ours.Peak:N0} vs {peer.Peak:N0} msg/s = **{Judged.Ratio(ratio)}×**", Verdict(ratio >= 5)));
             if (CommonStep(ours, peer) is var (a, b) && a is not null)
                 rows.Add(($"CPU per message ≤ ejabberd's ({durability})",
                     $"**{a.CpuMsPerRequest:0.000}** vs {b!.CpuMsPerRequest:0.000} ms at {a.OfferedRate:N0} msg/s", Verdict(a.CpuMsPerRequest <= b.CpuMsPerRequest)));
@@ -48,13 +48,13 @@ public static class Reporting
             {
                 var ratio = ours.Peak / bare.Peak;
                 rows.Add(($"{ours.Name} ≥ 0.2 × the bare-Kestrel endpoint",
-                    $"{ours.Peak:N0} msg/s vs {bare.Peak:N0} req/s = **{ratio:0.00}×**" + (bare.Steps.Any(s => !s.Holds) ? "" : " (bare not saturated: ratio is an upper bound)"),
+                    $"{ours.Peak:N0} msg/s vs {bare.Peak:N0} req/s = **{Judged.Ratio(ratio)}×**" + (bare.Steps.Any(s => !s.Holds) ? "" : " (bare not saturated: ratio is an upper bound)"),
                     Verdict(ratio >= 0.2)));
             }
         foreach (var ours in new[] { pairs, normal }.OfType<LoadSeries>())
             if (ours.HalfPeak is { } half)
                 rows.Add(($"{ours.Name}: p99 send→deliver ≤ 10 ms at half of peak",
-                    $"p99 **{F(half.Deliver.P99)} ms** at {half.OfferedRate:N0} msg/s (p50 {F(half.Deliver.P50)} ms)" +
+                    $"p99 **{Judged.Latency(half.Deliver.P99, 10)} ms** at {half.OfferedRate:N0} msg/s (p50 {F(half.Deliver.P50)} ms)" +
                     (ours == pairs && r.Disk is { } disk ? $"; this hour's disk: a sync's p99 {F(disk.Alone.P99)} ms alone, {F(disk.Beside.P99)} ms beside {disk.NeighbourMBps:0} MB/s of writes" : ""),
                     Verdict(half.Holds && half.Deliver.P99 <= 10)));
         if (pairs?.HalfPeak?.Ops is { } cost)
@@ -63,12 +63,12 @@ public static class Reporting
                 Verdict(cost.PointReads <= 2.005 && cost.Queries == 0 && cost.Writes <= 3.005)));
         if (hot is not null && pairs is not null && pairs.Peak > 0)
             rows.Add(("hot conversation ≥ 0.5 × the pairs peak, deliveries keeping up",
-                $"{hot.Peak:N0} msg/s = **{hot.Peak / pairs.Peak:0.00}×** (a step holds only when ≥ 90 % is delivered)", Verdict(hot.Peak >= 0.5 * pairs.Peak)));
+                $"{hot.Peak:N0} msg/s = **{Judged.Ratio(hot.Peak / pairs.Peak)}×** (a step holds only when ≥ 90 % is delivered)", Verdict(hot.Peak >= 0.5 * pairs.Peak)));
 
         var load = r.Groups.Where(g => g.Step.OfferedRate >= 100).MaxBy(g => g.Members);
         if (load is not null)
             rows.Add(($"a {load.Members}-member group sustains {load.Step.OfferedRate:N0} msg/s, p99 send→last delivery ≤ 50 ms",
-                $"{load.Step.DeliveredRate:N0} msg/s to every member ({load.DeliveriesPerSecond:N0} socket deliveries/s), last member p99 **{F(load.Step.Deliver.P99)} ms**",
+                $"{load.Step.DeliveredRate:N0} msg/s to every member ({load.DeliveriesPerSecond:N0} socket deliveries/s), last member p99 **{Judged.Latency(load.Step.Deliver.P99, 50)} ms**",
                 Verdict(load.Step.Holds && load.Step.Deliver.P99 <= 50)));
         var constant = r.Groups.Where(g => g.Step.OfferedRate < 100 && g.Step.Ops is not null).OrderBy(g => g.Members).ToList();
         if (constant.Count > 1)
