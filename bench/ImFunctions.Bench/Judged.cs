@@ -17,9 +17,12 @@ public static class Judged
     public static string Ratio(double ratio) =>
         double.IsNaN(ratio) ? "–" : (Math.Floor(ratio * 100 + Slack) / 100).ToString("0.00", CultureInfo.InvariantCulture);
 
+    /// <summary>Milliseconds as the results' tables print them: two decimals under 10 ms, whole milliseconds above.</summary>
+    public static string Milliseconds(double ms) =>
+        double.IsNaN(ms) ? "–" : ms.ToString(ms < 10 ? "0.00" : "0", CultureInfo.InvariantCulture);
+
     public static string Latency(double ms, double atMost) =>
-        double.IsNaN(ms) ? "–"
-        : ms < 10 ? ms.ToString("0.00", CultureInfo.InvariantCulture)
-        : ms > atMost && Math.Round(ms, MidpointRounding.AwayFromZero) <= atMost ? (Math.Ceiling(ms * 100 - Slack) / 100).ToString("0.00", CultureInfo.InvariantCulture)
-        : ms.ToString("0", CultureInfo.InvariantCulture);
+        ms > atMost && Milliseconds(ms) == Milliseconds(atMost)
+            ? (Math.Ceiling(ms * 100 - Slack) / 100).ToString("0.00", CultureInfo.InvariantCulture)
+            : Milliseconds(ms);
 }

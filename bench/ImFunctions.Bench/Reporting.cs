@@ -374,6 +374,6 @@ public static class Reporting
         }));
     }
 
-    static string F(double ms) => double.IsNaN(ms) ? "–" : ms < 10 ? ms.ToString("0.00", CultureInfo.InvariantCulture) : ms.ToString("0", CultureInfo.InvariantCulture);
+    static string F(double ms) => Judged.Milliseconds(ms);
     static string Escape(string text) => text.Replace("|", "\\|").Replace("\n", " ");
 }
