@@ -82,6 +82,35 @@ public sealed class SqliteMessageTableTests
     }
 
     [Test]
+    public async Task A_sends_documents_go_in_as_utf8_and_are_stored_as_text()
+    {
+        using var store = await file.OpenStoreAsync();
+        var message = new Message
+        {
+            Id = Ids.New(), ConversationId = "single_x", Seq = 1, FromUid = "a", ToUid = "b", Appid = "__UNI__TEST", Type = "text",
+            Body = JsonSerializer.SerializeToElement("ünïcode ✓ 你好"), CreateTime = 1_001, UpdateTime = 1_001,
+        };
+        ConversationRow Row(ConversationRow? current, string userId) => (current ?? new ConversationRow
+        {
+            Id = "single_x", Type = ConversationTypes.Single, UserId = userId, FriendUid = userId == "a" ? "b" : "a", CreateTime = 1_001,
+        }) with { UpdateTime = 1_001, LastSeq = 1, LastMsgNote = "ünïcode ✓ 你好" };
+        var appended = await store.TryAppendMessageAsync(message,
+            new AppendWrites([new RowUpdate("a", "single_x", null, row => Row(row, "a")), new RowUpdate("b", "single_x", null, row => Row(row, "b"))]), default);
+        Assert.That(appended.Status, Is.EqualTo(AppendStatus.Appended));
+        // A row planned from a copy that is no longer current is read again and reapplied on the writer.
+        var stale = (await store.GetConversationAsync("a", "single_x", default))! with { ETag = "0" };
+        await store.UpdateConversationAsync("a", "single_x", stale, row => row! with { ReadSeq = 1 }, default);
+
+        Assert.That(await file.ScalarAsync<string>("SELECT group_concat(DISTINCT typeof(doc)) FROM messages"), Is.EqualTo("text"));
+        Assert.That(await file.ScalarAsync<string>("SELECT group_concat(DISTINCT typeof(doc)) FROM conversations"), Is.EqualTo("text"));
+        Assert.That(await file.ScalarAsync<long>("SELECT create_time FROM messages"), Is.EqualTo(1_001), "computed from the document");
+        Assert.That((await ReadAsync(store, "single_x")).Single().Body.GetString(), Is.EqualTo("ünïcode ✓ 你好"));
+        var row = await store.GetConversationAsync("a", "single_x", default);
+        Assert.That((row!.LastMsgNote, row.ReadSeq, row.ETag), Is.EqualTo(("ünïcode ✓ 你好", 1L, "2")));
+        Assert.That((await store.ListConversationsAsync("b", new ConversationPage(10), default)).Single().LastMsgNote, Is.EqualTo("ünïcode ✓ 你好"));
+    }
+
+    [Test]
     public async Task The_move_is_logged_once_with_the_table_it_moves()
     {
         await WriteOldLayoutAsync(("single_x", 1, "one"));
