@@ -12,7 +12,7 @@ namespace ImFunctions.Tests.Storage;
 /// Messages live in an ordinary (rowid) table, appended at its end, and a message's rowid is its search id; a file
 /// written before 2026-12 kept them WITHOUT ROWID with the search ids in a table of their own, and is moved over when
 /// a store opens it: every message keeps its search id, and the index of that time, kept in the store's file then,
-/// is built again in its own file.
+/// is built again in its own file. A send's documents go in as UTF-8 and are stored as text, as every document is.
 /// </summary>
 public sealed class SqliteMessageTableTests
 {

@@ -598,6 +598,7 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     /// copy, ~8 KB of a send's allocations, as UTF-8 a third of that (docs/benchmarks.md).
     /// </summary>
     static byte[] SerializeUtf8<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, ImJson.Options);
+
     static T Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, ImJson.Options)!;
 }
 
