@@ -592,11 +592,12 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     static string Serialize<T>(T value) => JsonSerializer.Serialize(value, ImJson.Options);
 
     /// <summary>
-    /// A send's documents (its message and, in a 1:1 conversation, its two rows) as UTF-8, which a statement casts to
+    /// A message as it is appended, and every conversation row as it is written (a send's rows and any other change to a
+    /// row: they share <see cref="Plan"/> and <see cref="WriteIfCurrentAsync"/>), as UTF-8, which a statement casts to
     /// text (<c>CAST($doc AS TEXT)</c>, stored as text like every other document). Microsoft.Data.Sqlite binds a string
-    /// by copying it to UTF-8 again, and a byte array only as a blob: as strings the three cost their UTF-16 text and
-    /// that copy, ~8 KB of a 1:1 send's allocations, as UTF-8 a third of that (docs/benchmarks.md). Every other document,
-    /// a group send's head and cursor too, is still written as a string.
+    /// by copying it to UTF-8 again, and a byte array only as a blob: as strings a 1:1 send's three documents cost their
+    /// UTF-16 text and that copy, ~8 KB of its allocations, as UTF-8 a third of that (docs/benchmarks.md). Every other
+    /// document (a group, its head and members' cursors, an edited message) is still written as a string.
     /// </summary>
     static byte[] SerializeUtf8<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, ImJson.Options);
 
