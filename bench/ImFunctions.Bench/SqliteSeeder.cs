@@ -178,10 +178,12 @@ public sealed class SqliteSeeder : IDisposable
         {
             using var tx = connection.BeginTransaction();
             using var insert = Prepare(tx, """
-                INSERT INTO conversations (user_id, id, update_time, version, doc) VALUES ($u, $id, $t, 1, $doc)
-                ON CONFLICT (user_id, id) DO UPDATE SET update_time = excluded.update_time, version = version + 1, doc = excluded.doc
-                """, "$u", "$id", "$t", "$doc");
-            foreach (var row in chunk) Run(insert, row.UserId, row.Id, row.UpdateTime, JsonSerializer.Serialize(row, ImJson.Options));
+                INSERT INTO conversations (user_id, id, update_time, version, doc, pinned, hidden, unread) VALUES ($u, $id, $t, 1, $doc, $p, $h, $r)
+                ON CONFLICT (user_id, id) DO UPDATE SET update_time = excluded.update_time, version = version + 1, doc = excluded.doc,
+                    pinned = excluded.pinned, hidden = excluded.hidden, unread = excluded.unread
+                """, "$u", "$id", "$t", "$doc", "$p", "$h", "$r");
+            foreach (var row in chunk)
+                Run(insert, row.UserId, row.Id, row.UpdateTime, JsonSerializer.Serialize(row, ImJson.Options), row.Pinned, row.Hidden, row.UnreadCount > 0);
             tx.Commit();
         }
     }

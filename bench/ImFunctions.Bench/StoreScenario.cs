@@ -90,7 +90,10 @@ public static class StoreScenario
 
         using var read = Prepare(connection, "SELECT doc, version FROM conversations WHERE user_id = $u AND id = $id", "$u", "$id");
         using var insert = Prepare(connection, "INSERT INTO messages (conversation_id, seq, id, update_time, doc) VALUES ($c, $s, $id, $t, $doc)", "$c", "$s", "$id", "$t", "$doc");
-        using var update = Prepare(connection, "UPDATE conversations SET doc = $doc, update_time = $t, version = version + 1 WHERE user_id = $u AND id = $id AND version = $v", "$doc", "$t", "$u", "$id", "$v");
+        using var update = Prepare(connection, """
+            UPDATE conversations SET doc = $doc, update_time = $t, version = version + 1, pinned = 0, hidden = 0, unread = $unread
+            WHERE user_id = $u AND id = $id AND version = $v
+            """, "$doc", "$t", "$u", "$id", "$v", "$unread");
         using var begin = Prepare(connection, "BEGIN IMMEDIATE");
         using var commit = Prepare(connection, "COMMIT");
 
@@ -107,9 +110,9 @@ public static class StoreScenario
             using (var reader = read.ExecuteReader()) { reader.Read(); _ = reader.GetString(0); }
             Set(insert, conversationId, seq, Ids.New(), seq, messageDoc);
             insert.ExecuteNonQuery();
-            Set(update, rowDoc, seq, a, conversationId, version);
+            Set(update, rowDoc, seq, a, conversationId, version, false);
             update.ExecuteNonQuery();
-            Set(update, rowDoc, seq, b, conversationId, version);
+            Set(update, rowDoc, seq, b, conversationId, version, true);
             update.ExecuteNonQuery();
             if (oneTransaction) commit.ExecuteNonQuery();
             version++;

@@ -26,12 +26,13 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
             WHERE {VisibleTerm} AND {UnreadTerm};
         """;
 
-    // A row's settings and state as SQL over its document, shared by the partial indexes and the queries that must
-    // repeat them. Rows written before a setting existed lack its field: json_extract gives NULL there, read as false.
-    const string VisibleTerm = "coalesce(json_extract(doc, '$.hidden'), 0) = 0";
+    // A row's settings and state as SQL, shared by the partial indexes and the queries that must repeat them: what the
+    // indexes select on from the row's own columns (ConversationsTable), the rest from its document, where rows written
+    // before a setting existed lack its field (json_extract gives NULL there, read as false).
+    const string VisibleTerm = "hidden = 0";
     const string UnmutedTerm = "coalesce(json_extract(doc, '$.mute'), 0) = 0";
-    const string PinnedTerm = "json_extract(doc, '$.pinned') = 1";
-    const string UnreadTerm = "(json_extract(doc, '$.last_seq') > json_extract(doc, '$.read_seq') OR json_extract(doc, '$.marked_unread') = 1)";
+    const string PinnedTerm = "pinned = 1";
+    const string UnreadTerm = "unread = 1";
 
     async Task<T?> IFriendStore.GetAsync<T>(string ownerUid, string id, CancellationToken ct) where T : class =>
         (await QuerySocialAsync<T>(StoreOp.PointRead, "SELECT doc, version FROM social WHERE user_id = $u AND id = $id", ct,
@@ -123,7 +124,7 @@ public sealed partial class SqliteImStore : IFriendStore, IConversationListStore
         }
         if (!query.IncludeHidden) sql.Append(" AND " + VisibleTerm);
         if (query.ExcludeMuted) sql.Append(" AND " + UnmutedTerm);
-        if (query.Pinned is { } pinned) sql.Append(pinned ? " AND " + PinnedTerm : " AND coalesce(json_extract(doc, '$.pinned'), 0) = 0");
+        if (query.Pinned is { } pinned) sql.Append(pinned ? " AND " + PinnedTerm : " AND pinned = 0");
         var filter = query.Filter;
         if (filter.HasFlag(ConversationFilter.Unread)) sql.Append(" AND " + UnreadTerm);
         if (filter.HasFlag(ConversationFilter.Single)) sql.Append($" AND json_extract(doc, '$.type') = {ConversationTypes.Single}");

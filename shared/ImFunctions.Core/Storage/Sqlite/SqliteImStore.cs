@@ -68,12 +68,45 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     /// through the freelist, about 4 of the ~15 WAL pages a 1:1 send wrote. An ordinary table keeps up to ~4,000
     /// bytes of a row in its leaf (and its key in a separate index, which an update does not touch); SQLite's own
     /// advice is WITHOUT ROWID only for rows under ~1/20 of a page.
+    /// <para>
+    /// <c>pinned</c>, <c>hidden</c> and <c>unread</c> (<see cref="ConversationRow.UnreadCount"/> above 0) are the row's
+    /// state that the list's partial indexes select on, written by the store beside the document it comes from
+    /// (<see cref="ListColumns"/>). Until 2026-12-05 the indexes read it from the document: SQLite evaluates a partial
+    /// index's condition on the old and the new row of every write, and over the document each was a JSON parse of the
+    /// ~1 KB row, ~3 µs a row write on the one writer, two of them a send (docs/benchmarks.md).
+    /// </para>
     /// </summary>
     const string ConversationsTable = """
         CREATE TABLE IF NOT EXISTS conversations (
             user_id TEXT NOT NULL, id TEXT NOT NULL, update_time INTEGER NOT NULL,
             version INTEGER NOT NULL, doc TEXT NOT NULL,
+            pinned INTEGER NOT NULL DEFAULT 0, hidden INTEGER NOT NULL DEFAULT 0, unread INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (user_id, id));
+        """;
+
+    /// <summary>The values of a row's <c>pinned</c>, <c>hidden</c> and <c>unread</c> columns (<see cref="ConversationsTable"/>).</summary>
+    static (string, object?)[] ListColumns(ConversationRow row) =>
+        [("$pinned", row.Pinned), ("$hidden", row.Hidden), ("$unread", row.UnreadCount > 0)];
+
+    /// <summary>
+    /// A file from before the list columns (<see cref="ConversationsTable"/>) gets them filled from each row's document,
+    /// as the indexes of that time read it (a setting missing from a row written before it existed is false), and its
+    /// indexes over the document are dropped, to be created again over the columns.
+    /// </summary>
+    const string FillListColumnsSql = """
+        DROP INDEX IF EXISTS conversations_pinned;
+        DROP INDEX IF EXISTS conversations_unread;
+        UPDATE conversations SET
+            pinned = coalesce(json_extract(doc, '$.pinned'), 0) = 1,
+            hidden = coalesce(json_extract(doc, '$.hidden'), 0) = 1,
+            unread = coalesce(json_extract(doc, '$.last_seq') > json_extract(doc, '$.read_seq'), 0)
+                OR coalesce(json_extract(doc, '$.marked_unread'), 0) = 1;
+        """;
+
+    const string AddListColumnsSql = """
+        ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
         """;
 
     const string MoveConversationsSql = $"""
@@ -145,8 +178,9 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     /// <summary>
     /// A file from before is moved to the current layout once, in one transaction: the tables it keeps WITHOUT ROWID
     /// to ordinary ones (their indexes and triggers, dropped with the old tables, are created again by the schema that
-    /// follows), and its messages' times into their seqs' order (<see cref="OrderTimesSql"/>). The layout is read
-    /// under the write lock, so two processes opening one file move it once.
+    /// follows), its conversation rows' list columns added and filled (<see cref="FillListColumnsSql"/>), and its
+    /// messages' times into their seqs' order (<see cref="OrderTimesSql"/>). The layout is read under the write lock,
+    /// so two processes opening one file move it once.
     /// </summary>
     async Task MoveToCurrentLayoutAsync(SqliteConnection connection, CancellationToken ct)
     {
@@ -154,7 +188,10 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         try
         {
             var timesUnordered = await TableSqlAsync(connection, "messages", ct) is not null && !await HasIndexAsync("messages_changed");
-            if (await IsWithoutRowidAsync("conversations")) await MoveAsync("conversations", MoveConversationsSql);
+            var listColumnsMissing = await TableSqlAsync(connection, "conversations", ct) is not null && !await HasColumnAsync("conversations", "unread");
+            var moveConversations = await IsWithoutRowidAsync("conversations") ? MoveConversationsSql : listColumnsMissing ? AddListColumnsSql : "";
+            if (listColumnsMissing) moveConversations += FillListColumnsSql;
+            if (moveConversations.Length > 0) await MoveAsync("conversations", moveConversations);
             var moveMessages = (await IsWithoutRowidAsync("messages") ? await MoveMessagesSqlAsync(connection, ct) : "")
                 + (timesUnordered ? OrderTimesSql : "");
             if (moveMessages.Length > 0) await MoveAsync("messages", moveMessages);
@@ -172,6 +209,12 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         async Task<bool> HasIndexAsync(string index)
         {
             await using var read = Command(connection, "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = $i", ("$i", index));
+            return await read.ExecuteScalarAsync(ct) is not null;
+        }
+
+        async Task<bool> HasColumnAsync(string table, string column)
+        {
+            await using var read = Command(connection, "SELECT 1 FROM pragma_table_info($t) WHERE name = $c", ("$t", table), ("$c", column));
             return await read.ExecuteScalarAsync(ct) is not null;
         }
 
@@ -503,8 +546,9 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
         try
         {
             await ExecuteAsync(connection, """
-                INSERT INTO conversations (user_id, id, update_time, version, doc) VALUES ($u, $id, $t, 1, CAST($doc AS TEXT))
-                """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$doc", doc));
+                INSERT INTO conversations (user_id, id, update_time, version, doc, pinned, hidden, unread)
+                VALUES ($u, $id, $t, 1, CAST($doc AS TEXT), $pinned, $hidden, $unread)
+                """, ct, [("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$doc", doc), .. ListColumns(row)]);
             return row with { ETag = "1" };
         }
         catch (SqliteException e) when (e.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
@@ -517,9 +561,10 @@ public sealed partial class SqliteImStore(SqliteStoreOptions options, ILogger<Sq
     {
         var version = long.Parse(etag);
         var changed = await ExecuteAsync(connection, """
-            UPDATE conversations SET doc = CAST($doc AS TEXT), update_time = $t, version = version + 1
+            UPDATE conversations SET doc = CAST($doc AS TEXT), update_time = $t, version = version + 1,
+                pinned = $pinned, hidden = $hidden, unread = $unread
             WHERE user_id = $u AND id = $id AND version = $v
-            """, ct, ("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$v", version), ("$doc", doc));
+            """, ct, [("$u", row.UserId), ("$id", row.Id), ("$t", row.UpdateTime), ("$v", version), ("$doc", doc), .. ListColumns(row)]);
         return changed == 1 ? row with { ETag = (version + 1).ToString() } : null;
     }
 
