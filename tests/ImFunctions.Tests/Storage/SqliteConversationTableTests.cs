@@ -151,7 +151,7 @@ public sealed class SqliteConversationTableTests
     /// <summary>The table as builds before 2026-12 created it, holding the same rows, with the indexes of that time.</summary>
     async Task RewriteAsOldTableAsync()
     {
-        var indexSql = (await file.StringsAsync(IndexesSql("sql"))).Where(sql => !sql.Contains("WHERE")).Append(IndexesOverTheDocumentSql);
+        var listIndexSql = (await file.StringsAsync(IndexesSql("sql"))).Single(sql => !sql.Contains("WHERE"));
         await file.ExecuteAsync($"""
             BEGIN;
             ALTER TABLE conversations RENAME TO conversations_new;
@@ -161,7 +161,8 @@ public sealed class SqliteConversationTableTests
                 PRIMARY KEY (user_id, id)) WITHOUT ROWID;
             INSERT INTO conversations SELECT user_id, id, update_time, version, doc FROM conversations_new;
             DROP TABLE conversations_new;
-            {string.Join(";\n", indexSql)};
+            {listIndexSql};
+            {IndexesOverTheDocumentSql}
             COMMIT;
             """);
     }
